@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import BillingCore
+import Foundation
+
+/// CloudPayments (and the sandbox acquirer, which speaks the same protocol).
+public struct CloudPaymentsAcquirer: Acquirer {
+    public static let acquirerName = "cloudpayments"
+
+    public var name: String { Self.acquirerName }
+
+    private let configuration: CloudPaymentsConfiguration
+    private let client: CloudPaymentsClient
+    private let signature: CloudPaymentsSignature
+
+    public init(configuration: CloudPaymentsConfiguration, httpClient: HTTPClient, log: any AcquiringLog) {
+        self.configuration = configuration
+        self.client = CloudPaymentsClient(configuration: configuration, httpClient: httpClient, log: log)
+        self.signature = CloudPaymentsSignature(apiSecret: configuration.apiSecret)
+    }
+
+    public func browserCheckout(for request: CheckoutRequest) -> BrowserCheckout {
+        var options: [String: WidgetValue] = [
+            "publicId": .string(configuration.publicID),
+            "amount": .decimal(request.amount.decimalString),
+            "currency": .string(request.amount.currency.rawValue),
+            "invoiceId": .string(request.invoiceID.uuidString.lowercased()),
+            "accountId": .string(request.userID.uuidString.lowercased()),
+            "description": .string(request.description),
+        ]
+        if let email = request.email { options["email"] = .string(email) }
+        return BrowserCheckout(scriptURL: configuration.widgetScriptURL, options: options)
+    }
+
+    public func parseNotification(_ notification: IncomingNotification) throws(NotificationError) -> PaymentNotification {
+        // The signature is checked on the raw bytes before a single field is read.
+        guard signature.isValid(headers: notification.headers, body: notification.body) else { throw .badSignature }
+        guard let kind = NotificationKind(rawValue: notification.kind) else { throw .malformed("unknown notification type \(notification.kind)") }
+        return try CloudPaymentsNotificationParser().parse(kind: kind, body: notification.body, contentType: notification.contentType)
+    }
+
+    public func reply(to notification: PaymentNotification, decision: CheckDecision) -> NotificationReply {
+        NotificationReply(contentType: "application/json", body: "{\"code\":\(decision.rawValue)}")
+    }
+
+    public func chargeSavedCard(_ request: SavedCardCharge) async throws -> ChargeOutcome {
+        var fields = [
+            ("Amount", request.amount.decimalString),
+            ("Currency", request.amount.currency.rawValue),
+            ("AccountId", request.userID.uuidString.lowercased()),
+            ("Token", request.token),
+            ("TrInitiatorCode", request.initiatedByCardholder ? "1" : "0"),
+            ("PaymentScheduled", request.initiatedByCardholder ? "0" : "1"),
+            ("InvoiceId", request.invoiceID.uuidString.lowercased()),
+            ("Description", request.description),
+        ]
+        if let email = request.email { fields.append(("Email", email)) }
+        let envelope = try await client.call("/payments/tokens/charge", fields: fields, requestID: request.idempotencyKey, invoiceID: request.invoiceID.uuidString.lowercased())
+        guard let model = envelope.Model, model.TransactionId != nil else {
+            throw AcquirerUnavailable(operation: "tokens/charge", detail: envelope.Message ?? "no transaction in the answer")
+        }
+        if let acsURL = model.AcsUrl, let id = model.TransactionId {
+            return .requiresAuthentication(transactionID: String(id), url: acsURL)
+        }
+        return envelope.Success ? .succeeded(model.payment) : .declined(model.payment)
+    }
+
+    public func refund(transactionID: String, amount: Money, idempotencyKey: String) async throws -> RefundOutcome {
+        let envelope = try await client.call(
+            "/payments/refund", fields: [("TransactionId", transactionID), ("Amount", amount.decimalString)],
+            requestID: idempotencyKey, invoiceID: nil
+        )
+        guard envelope.Success, let refundID = envelope.Model?.TransactionId else {
+            return .rejected(message: envelope.Message ?? "refund rejected")
+        }
+        return .succeeded(refundTransactionID: String(refundID))
+    }
+
+    public func findPayment(invoiceID: UUID) async throws -> AcquirerPayment? {
+        let envelope = try await client.call(
+            "/v2/payments/find", fields: [("InvoiceId", invoiceID.uuidString.lowercased())], requestID: nil, invoiceID: invoiceID.uuidString.lowercased()
+        )
+        return envelope.Model?.TransactionId == nil ? nil : envelope.Model?.payment
+    }
+}

@@ -1,0 +1,18 @@
+/// How to reach a CloudPayments terminal (or the sandbox that speaks its protocol).
+public struct CloudPaymentsConfiguration: Sendable {
+    public static let productionAPIURL = "https://api.cloudpayments.ru"
+    public static let productionWidgetURL = "https://widget.cloudpayments.ru/bundles/cloudpayments.js"
+
+    public var apiURL: String
+    public var publicID: String
+    /// Basic-auth password for API calls and the HMAC key of notifications.
+    public var apiSecret: String
+    public var widgetScriptURL: String
+
+    public init(apiURL: String = productionAPIURL, publicID: String, apiSecret: String, widgetScriptURL: String = productionWidgetURL) {
+        self.apiURL = apiURL
+        self.publicID = publicID
+        self.apiSecret = apiSecret
+        self.widgetScriptURL = widgetScriptURL
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Our answer to an acquirer's Check: may this payment for this invoice go ahead?
+/// The raw values are CloudPayments' reply codes, which other acquirers' adapters map from.
+public enum CheckDecision: Int, Hashable, Sendable {
+    case accept = 0
+    case unknownInvoice = 10
+    case wrongAccount = 11
+    case wrongAmount = 12
+    case notAccepted = 13
+    case expired = 20
+}
+
+/// The facts about an invoice that a Check is judged against.
+public struct InvoiceForCheck: Sendable {
+    public var userID: UUID
+    public var amount: Money
+    public var status: InvoiceStatus
+    public var createdAt: Date
+
+    public init(userID: UUID, amount: Money, status: InvoiceStatus, createdAt: Date) {
+        self.userID = userID
+        self.amount = amount
+        self.status = status
+        self.createdAt = createdAt
+    }
+}
+
+/// What the acquirer claims about the payment it is about to make.
+public struct PaymentClaim: Sendable {
+    public var accountID: String?
+    public var amount: Money?
+
+    public init(accountID: String?, amount: Money?) {
+        self.accountID = accountID
+        self.amount = amount
+    }
+}
+
+/// How long a viewer has to pay an invoice once it is created.
+public let checkoutLifetime: TimeInterval = 24 * 60 * 60
+
+/// Judges a Check: the invoice must exist, belong to the paying account, ask for exactly this
+/// amount in this currency, be open, and not be stale.
+public func decideCheck(invoice: InvoiceForCheck?, claim: PaymentClaim, now: Date) -> CheckDecision {
+    guard let invoice else { return .unknownInvoice }
+    guard let account = claim.accountID, UUID(uuidString: account) == invoice.userID else { return .wrongAccount }
+    guard claim.amount == invoice.amount else { return .wrongAmount }
+    guard invoice.status.isOpen else { return .notAccepted }
+    guard now.timeIntervalSince(invoice.createdAt) <= checkoutLifetime else { return .expired }
+    return .accept
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// A viewer's subscription: which plan, in which state, paid until when.
+public struct Subscription: Hashable, Sendable {
+    public var id: UUID
+    public var userID: UUID
+    public var planID: UUID
+    public var status: SubscriptionStatus
+    public var currentPeriod: BillingPeriod?
+    public var autoRenew: Bool
+    public var cancelAtPeriodEnd: Bool
+
+    public init(id: UUID, userID: UUID, planID: UUID, status: SubscriptionStatus, currentPeriod: BillingPeriod?, autoRenew: Bool, cancelAtPeriodEnd: Bool) {
+        self.id = id
+        self.userID = userID
+        self.planID = planID
+        self.status = status
+        self.currentPeriod = currentPeriod
+        self.autoRenew = autoRenew
+        self.cancelAtPeriodEnd = cancelAtPeriodEnd
+    }
+
+    /// Whether the viewer may watch at `now`.
+    public func grantsAccess(at now: Date) -> Bool {
+        guard status.grantsAccess, let period = currentPeriod else { return false }
+        return period.start <= now && now < period.end
+    }
+}

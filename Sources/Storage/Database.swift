@@ -1,0 +1,35 @@
+import Logging
+import PostgresNIO
+
+/// The billing database: a connection pool plus the transaction discipline every write follows.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Runs `body` in one transaction and rethrows the body's own error, not PostgresNIO's wrapper,
+    /// so callers can catch their domain errors.
+    public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(connection)
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
+
+    /// Runs reads on one pooled connection, outside a transaction.
+    public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await client.withConnection { connection in try await body(connection) }
+    }
+
+    /// Whether the database answers: the readiness probe.
+    public func ping() async -> Bool {
+        (try? await client.query("SELECT 1", logger: logger)) != nil
+    }
+}

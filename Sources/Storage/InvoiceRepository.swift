@@ -1,0 +1,103 @@
+import BillingCore
+import Foundation
+import PostgresNIO
+
+/// Invoices: created at checkout, moved by payment notifications.
+public struct InvoiceRepository: Sendable {
+    public init() {}
+
+    private static let columns = """
+        id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer,
+        acquirer_transaction_id, payment_method_id, period_start, period_end,
+        failure_code, failure_message, email, created_at, paid_at
+        """
+
+    public func insert(_ invoice: Invoice, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO invoices (id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer, email, created_at, updated_at)
+            VALUES (\(invoice.id), \(invoice.userID), \(invoice.subscriptionID), \(invoice.planID), \(invoice.kind.rawValue),
+                    \(invoice.amount.amount), \(invoice.amount.currency.rawValue), \(invoice.status.rawValue), \(invoice.acquirer),
+                    \(invoice.email), \(invoice.createdAt), \(invoice.createdAt))
+            """, logger: connection.logger)
+    }
+
+    /// Locks the invoice row for the rest of the transaction; concurrent notifications queue here.
+    public func lock(id: UUID, on connection: PostgresConnection) async throws -> Invoice? {
+        try await invoices(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM invoices WHERE id = \(id) FOR UPDATE", logger: connection.logger
+        )).first
+    }
+
+    /// The viewer's open invoice, locked.
+    public func lockOpen(userID: UUID, on connection: PostgresConnection) async throws -> Invoice? {
+        try await invoices(connection.query("""
+            SELECT \(unescaped: Self.columns) FROM invoices
+            WHERE user_id = \(userID) AND status IN ('created', 'pending') FOR UPDATE
+            """, logger: connection.logger)).first
+    }
+
+    public func find(id: UUID, on connection: PostgresConnection) async throws -> Invoice? {
+        try await invoices(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM invoices WHERE id = \(id)", logger: connection.logger
+        )).first
+    }
+
+    public func list(userID: UUID, on connection: PostgresConnection) async throws -> [Invoice] {
+        try await invoices(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM invoices WHERE user_id = \(userID) ORDER BY created_at DESC, id",
+            logger: connection.logger
+        ))
+    }
+
+    /// Writes back everything a transition may change.
+    public func update(_ invoice: Invoice, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE invoices SET
+                status = \(invoice.status.rawValue),
+                acquirer_transaction_id = \(invoice.acquirerTransactionID),
+                payment_method_id = \(invoice.paymentMethodID),
+                period_start = \(invoice.period?.start),
+                period_end = \(invoice.period?.end),
+                failure_code = \(invoice.failure?.code),
+                failure_message = \(invoice.failure?.message),
+                paid_at = \(invoice.paidAt),
+                updated_at = now()
+            WHERE id = \(invoice.id)
+            """, logger: connection.logger)
+    }
+
+    private func invoices(_ rows: PostgresRowSequence) async throws -> [Invoice] {
+        var invoices: [Invoice] = []
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            let currency = Currency(rawValue: try cells["currency"].decode(String.self)) ?? .rub
+            let periodStart = try cells["period_start"].decode(Date?.self)
+            let periodEnd = try cells["period_end"].decode(Date?.self)
+            let failureCode = try cells["failure_code"].decode(Int?.self)
+            invoices.append(Invoice(
+                id: try cells["id"].decode(UUID.self),
+                userID: try cells["user_id"].decode(UUID.self),
+                subscriptionID: try cells["subscription_id"].decode(UUID.self),
+                planID: try cells["plan_id"].decode(UUID.self),
+                kind: Invoice.Kind(rawValue: try cells["kind"].decode(String.self)) ?? .initial,
+                amount: Money(amount: try cells["amount"].decode(Int64.self), currency: currency),
+                status: InvoiceStatus(rawValue: try cells["status"].decode(String.self)) ?? .created,
+                acquirer: try cells["acquirer"].decode(String.self),
+                acquirerTransactionID: try cells["acquirer_transaction_id"].decode(String?.self),
+                paymentMethodID: try cells["payment_method_id"].decode(UUID?.self),
+                period: zip(periodStart, periodEnd).map { BillingPeriod(start: $0, end: $1) },
+                failure: try failureCode.map { Decline(code: $0, message: try cells["failure_message"].decode(String?.self) ?? "") },
+                email: try cells["email"].decode(String?.self),
+                createdAt: try cells["created_at"].decode(Date.self),
+                paidAt: try cells["paid_at"].decode(Date?.self)
+            ))
+        }
+        return invoices
+    }
+}
+
+/// Both values or none.
+func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
+}

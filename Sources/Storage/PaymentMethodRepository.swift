@@ -1,0 +1,62 @@
+import BillingCore
+import Foundation
+import PostgresNIO
+
+/// A saved card as shown to its owner; the token stays in the database.
+public struct SavedCard: Sendable, Hashable {
+    public var id: UUID
+    public var acquirer: String
+    public var mask: String
+    public var brand: String?
+    public var expiryMonth: Int?
+    public var expiryYear: Int?
+}
+
+/// Saved cards (acquirer tokens) per viewer.
+public struct PaymentMethodRepository: Sendable {
+    public init() {}
+
+    /// Saves a card the acquirer tokenised; the same token saved twice is one card. The newest
+    /// card becomes the viewer's default for renewals.
+    @discardableResult
+    public func save(userID: UUID, acquirer: String, token: String, card: CardDetails?, on connection: PostgresConnection) async throws -> UUID {
+        let rows = try await connection.query("""
+            INSERT INTO payment_methods (id, user_id, acquirer, token, card_first_six, card_last_four, card_brand, exp_month, exp_year)
+            VALUES (\(UUID()), \(userID), \(acquirer), \(token), \(card?.firstSix), \(card?.lastFour), \(card?.brand), \(card?.expiryMonth), \(card?.expiryYear))
+            ON CONFLICT (acquirer, token) DO UPDATE SET revoked = false
+            RETURNING id
+            """, logger: connection.logger)
+        var methodID = UUID()
+        for try await id in rows.decode(UUID.self) { methodID = id }
+        try await connection.query(
+            "UPDATE customers SET default_payment_method_id = \(methodID), updated_at = now() WHERE user_id = \(userID)",
+            logger: connection.logger
+        )
+        return methodID
+    }
+
+    public func cards(userID: UUID, on connection: PostgresConnection) async throws -> [SavedCard] {
+        var cards: [SavedCard] = []
+        let rows = try await connection.query("""
+            SELECT id, acquirer, card_first_six, card_last_four, card_brand, exp_month, exp_year
+            FROM payment_methods WHERE user_id = \(userID) AND NOT revoked ORDER BY created_at DESC
+            """, logger: connection.logger)
+        for try await (id, acquirer, firstSix, lastFour, brand, month, year)
+            in rows.decode((UUID, String, String?, String?, String?, Int?, Int?).self) {
+            let mask = (firstSix ?? "******") + "******" + (lastFour ?? "****")
+            cards.append(SavedCard(id: id, acquirer: acquirer, mask: mask, brand: brand, expiryMonth: month, expiryYear: year))
+        }
+        return cards
+    }
+
+    /// The token of one of the viewer's own cards, for charging it.
+    public func token(methodID: UUID, userID: UUID, on connection: PostgresConnection) async throws -> String? {
+        for try await token in try await connection.query(
+            "SELECT token FROM payment_methods WHERE id = \(methodID) AND user_id = \(userID) AND NOT revoked",
+            logger: connection.logger
+        ).decode(String.self) {
+            return token
+        }
+        return nil
+    }
+}

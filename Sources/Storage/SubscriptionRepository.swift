@@ -1,0 +1,67 @@
+import BillingCore
+import Foundation
+import PostgresNIO
+
+/// Subscriptions: one current (not expired) per viewer.
+public struct SubscriptionRepository: Sendable {
+    public init() {}
+
+    private static let columns = "id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end"
+
+    public func insert(_ subscription: Subscription, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO subscriptions (id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end)
+            VALUES (\(subscription.id), \(subscription.userID), \(subscription.planID), \(subscription.status.rawValue),
+                    \(subscription.currentPeriod?.start), \(subscription.currentPeriod?.end), \(subscription.autoRenew), \(subscription.cancelAtPeriodEnd))
+            """, logger: connection.logger)
+    }
+
+    public func lock(id: UUID, on connection: PostgresConnection) async throws -> Subscription? {
+        try await subscriptions(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE id = \(id) FOR UPDATE", logger: connection.logger
+        )).first
+    }
+
+    /// The viewer's subscription that is not over yet, locked.
+    public func lockCurrent(userID: UUID, on connection: PostgresConnection) async throws -> Subscription? {
+        try await subscriptions(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE user_id = \(userID) AND status <> 'expired' FOR UPDATE",
+            logger: connection.logger
+        )).first
+    }
+
+    public func current(userID: UUID, on connection: PostgresConnection) async throws -> Subscription? {
+        try await subscriptions(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE user_id = \(userID) AND status <> 'expired'",
+            logger: connection.logger
+        )).first
+    }
+
+    public func update(_ subscription: Subscription, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE subscriptions SET
+                plan_id = \(subscription.planID),
+                status = \(subscription.status.rawValue),
+                current_period_start = \(subscription.currentPeriod?.start),
+                current_period_end = \(subscription.currentPeriod?.end),
+                auto_renew = \(subscription.autoRenew),
+                cancel_at_period_end = \(subscription.cancelAtPeriodEnd),
+                updated_at = now()
+            WHERE id = \(subscription.id)
+            """, logger: connection.logger)
+    }
+
+    private func subscriptions(_ rows: PostgresRowSequence) async throws -> [Subscription] {
+        var subscriptions: [Subscription] = []
+        for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd)
+            in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool).self) {
+            subscriptions.append(Subscription(
+                id: id, userID: userID, planID: planID,
+                status: SubscriptionStatus(rawValue: status) ?? .pending,
+                currentPeriod: zip(start, end).map { BillingPeriod(start: $0, end: $1) },
+                autoRenew: autoRenew, cancelAtPeriodEnd: cancelAtPeriodEnd
+            ))
+        }
+        return subscriptions
+    }
+}
