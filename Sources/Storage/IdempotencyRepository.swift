@@ -6,6 +6,12 @@ public struct StoredResponse: Sendable, Equatable {
     public var requestHash: String
     public var status: Int
     public var body: String
+
+    public init(requestHash: String, status: Int, body: String) {
+        self.requestHash = requestHash
+        self.status = status
+        self.body = body
+    }
 }
 
 /// Idempotency keys, per user.

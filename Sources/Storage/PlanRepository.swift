@@ -13,6 +13,14 @@ public struct PlanRepository: Sendable {
             """, logger: connection.logger))
     }
 
+    /// Every plan ever sold, by id: old invoices name plans that are no longer on sale.
+    public func allPlansByID(on connection: PostgresConnection) async throws -> [UUID: Plan] {
+        let all = try await plans(connection.query("""
+            SELECT id, code, tier, title, period_months, price_amount, currency, active FROM plans
+            """, logger: connection.logger))
+        return Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0) })
+    }
+
     /// A plan by id or by code; the API accepts either, codes being what people type.
     public func plan(idOrCode: String, on connection: PostgresConnection) async throws -> Plan? {
         let id = UUID(uuidString: idOrCode)

@@ -1,0 +1,36 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Hummingbird
+import PostgresNIO
+import Server
+import ServiceLifecycle
+import Storage
+
+/// `movix-billing serve`: the HTTP API against an existing, migrated database.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API.")
+
+    func run() async throws {
+        let settings = Settings()
+        let (logger, registry) = Runtime.bootstrap(settings: settings)
+        let server: ServerConfiguration
+        let databaseConfiguration: PostgresClient.Configuration
+        do {
+            server = try settings.serverConfiguration()
+            databaseConfiguration = try settings.databaseConfiguration()
+        } catch { exitWithConfigurationError(error) }
+
+        let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
+        let app = try await buildApplication(
+            configuration: server, database: Database(client: client, logger: logger),
+            httpClient: .shared, metricsRegistry: registry, logger: logger
+        )
+        let services = ServiceGroup(configuration: .init(
+            services: [.init(service: client), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await services.run()
+    }
+}
+

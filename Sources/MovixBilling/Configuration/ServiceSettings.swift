@@ -1,0 +1,67 @@
+import Acquiring
+import Foundation
+import PostgresNIO
+import SandboxAcquirer
+import Server
+import Storage
+
+/// Development defaults: obvious placeholders that `dev` fills in and `serve` never assumes.
+enum DevelopmentDefaults {
+    static let jwtSecret = "movix-dev-jwt-secret-not-for-production"
+    static let internalToken = "movix-dev-internal-token"
+    static let publicID = "pk_sandbox_movix"
+    static let apiSecret = "sandbox-api-secret"
+    static let databaseName = "movix_billing"
+}
+
+extension Settings {
+    func databaseConfiguration() throws -> PostgresClient.Configuration {
+        let url = try string("DATABASE_URL")
+        do {
+            return try DatabaseURL.configuration(from: url)
+        } catch let error as DatabaseURL.Invalid {
+            throw SettingError(name: "DATABASE_URL", problem: "is not a PostgreSQL URL: \(error)")
+        }
+    }
+
+    func serverConfiguration(demoUserID: UUID? = nil) throws -> ServerConfiguration {
+        let host = try string("MOVIX_HTTP_HOST", default: "127.0.0.1")
+        let port = try port("MOVIX_HTTP_PORT", default: 8080)
+        let tokenVerification: ServerConfiguration.TokenVerification
+        if let pem = optional("MOVIX_JWT_PUBLIC_KEY") {
+            tokenVerification = .rsaSHA256(publicKeyPEM: pem)
+        } else if let secret = optional("MOVIX_JWT_SECRET") {
+            // HS256 with a key shorter than its output is guessable, and JWTKit refuses it.
+            guard secret.utf8.count >= 32 else { throw SettingError(name: "MOVIX_JWT_SECRET", problem: "must be at least 32 bytes long") }
+            tokenVerification = .hmacSHA256(secret: secret)
+        } else {
+            throw SettingError(name: "MOVIX_JWT_SECRET", problem: "or MOVIX_JWT_PUBLIC_KEY is required to verify user tokens")
+        }
+        let cloudPayments = CloudPaymentsConfiguration(
+            apiURL: try url("MOVIX_CLOUDPAYMENTS_API_URL", default: CloudPaymentsConfiguration.productionAPIURL),
+            publicID: try string("MOVIX_CLOUDPAYMENTS_PUBLIC_ID"),
+            apiSecret: try string("MOVIX_CLOUDPAYMENTS_API_SECRET"),
+            widgetScriptURL: try url("MOVIX_CLOUDPAYMENTS_WIDGET_URL", default: CloudPaymentsConfiguration.productionWidgetURL)
+        )
+        return ServerConfiguration(
+            host: host, port: port,
+            publicURL: try url("MOVIX_PUBLIC_URL", default: "http://\(host):\(port)"),
+            tokenVerification: tokenVerification,
+            internalToken: try string("MOVIX_INTERNAL_TOKEN"),
+            cloudPayments: cloudPayments,
+            watchURL: try url("MOVIX_WATCH_URL", default: "https://movix.example/watch"),
+            demoUserID: demoUserID
+        )
+    }
+
+    func sandboxConfiguration() throws -> SandboxConfiguration {
+        let serverPort = try port("MOVIX_HTTP_PORT", default: 8080)
+        return SandboxConfiguration(
+            host: try string("MOVIX_SANDBOX_HOST", default: "127.0.0.1"),
+            port: try port("MOVIX_SANDBOX_PORT", default: 8090),
+            publicID: try string("MOVIX_CLOUDPAYMENTS_PUBLIC_ID", default: DevelopmentDefaults.publicID),
+            apiSecret: try string("MOVIX_CLOUDPAYMENTS_API_SECRET", default: DevelopmentDefaults.apiSecret),
+            notificationBaseURL: try url("MOVIX_SANDBOX_NOTIFY_URL", default: "http://127.0.0.1:\(serverPort)/webhooks/cloudpayments")
+        )
+    }
+}

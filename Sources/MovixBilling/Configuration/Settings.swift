@@ -1,0 +1,55 @@
+import Configuration
+import Foundation
+
+/// Typed access to environment settings that names the variable whenever one is missing or
+/// malformed, so a bad deployment stops at start-up with a message saying what to fix.
+struct Settings {
+    let reader: ConfigReader
+
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        reader = ConfigReader(provider: EnvironmentVariablesProvider(
+            environmentVariables: environment,
+            secretsSpecifier: .dynamic { key, _ in key.hasSuffix("SECRET") || key.hasSuffix("TOKEN") || key.hasSuffix("KEY") || key == "DATABASE_URL" }
+        ))
+    }
+
+    /// A setting's value, the default when unset, or an error naming it.
+    func string(_ name: String, default fallback: String? = nil) throws -> String {
+        if let value = optional(name) { return value }
+        if let fallback { return fallback }
+        throw SettingError(name: name, problem: "is required but not set")
+    }
+
+    /// A setting that may be left unset; an empty value counts as unset.
+    func optional(_ name: String) -> String? {
+        reader.string(forKey: Self.key(name)).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func port(_ name: String, default fallback: Int) throws -> Int {
+        guard let text = optional(name) else { return fallback }
+        guard let port = Int(text), (1...65_535).contains(port) else {
+            throw SettingError(name: name, problem: "must be a TCP port number (1-65535), got \"\(text)\"")
+        }
+        return port
+    }
+
+    func url(_ name: String, default fallback: String? = nil) throws -> String {
+        let text = try string(name, default: fallback)
+        guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw SettingError(name: name, problem: "must be an http(s) URL, got \"\(text)\"")
+        }
+        return text.hasSuffix("/") ? String(text.dropLast()) : text
+    }
+
+    /// `MOVIX_HTTP_PORT` is the key `movix.http.port`, which the environment provider maps back.
+    private static func key(_ name: String) -> ConfigKey {
+        ConfigKey(name.lowercased().split(separator: "_").map(String.init))
+    }
+}
+
+/// A setting that stops start-up.
+struct SettingError: Error, CustomStringConvertible {
+    var name: String
+    var problem: String
+    var description: String { "Configuration error: \(name) \(problem)." }
+}

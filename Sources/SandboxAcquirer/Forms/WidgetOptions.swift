@@ -1,0 +1,38 @@
+/// The options a page passes to the widget's `pay(kind, options, callbacks)`, as they reach the card form:
+/// query parameters on GET /form, carried in hidden fields on submit.
+struct WidgetOptions: Sendable {
+    let captureMode: CaptureMode
+    let amount: Amount
+    let currency: String
+    let details: PaymentDetails
+
+    /// The form parameter names, which are the widget's option names.
+    private static let carriedNames = ["kind", "publicId", "amount", "currency", "description", "accountId", "invoiceId", "email", "data"]
+
+    private let carried: [(key: String, value: String)]
+
+    /// Reads the options, refusing what the real widget would: another terminal's Public ID or an unusable amount.
+    init(fields: FormFields, expectedPublicID: String) throws(RequestError) {
+        guard fields["publicId"] == expectedPublicID else { throw RequestError("Unknown publicId") }
+        guard let amountText = fields["amount"], let amount = Amount(decimalText: amountText), amount >= .smallestAccepted else {
+            throw RequestError("amount must be a number of at least 0.01 with at most 2 decimal places")
+        }
+        captureMode = CaptureMode(rawValue: fields["kind"] ?? "charge") ?? .charge
+        self.amount = amount
+        currency = fields["currency"]?.uppercased() ?? "RUB"
+        details = PaymentDetails(
+            invoiceID: fields["invoiceId"],
+            accountID: fields["accountId"],
+            description: fields["description"],
+            email: fields["email"],
+            jsonData: fields["data"],
+            ipAddress: nil
+        )
+        carried = Self.carriedNames.compactMap { name in fields[name].map { (name, $0) } }
+    }
+
+    /// Hidden inputs that carry the options through the card form's submit.
+    var hiddenInputs: String {
+        carried.map { HTMLPage.hiddenInput(name: $0.key, value: $0.value) }.joined(separator: "\n")
+    }
+}

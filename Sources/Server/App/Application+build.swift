@@ -1,0 +1,75 @@
+import Acquiring
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import JWTKit
+import Logging
+import Mustache
+import Prometheus
+import Storage
+
+/// Builds the billing HTTP application: routes, middleware and the services behind them.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    database: Database,
+    httpClient: HTTPClient,
+    metricsRegistry: PrometheusCollectorRegistry,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable () async -> Void = {}
+) async throws -> some ApplicationProtocol {
+    let acquiringLog = PostgresAcquiringLog(database: database)
+    let cloudPayments = CloudPaymentsAcquirer(configuration: configuration.cloudPayments, httpClient: httpClient, log: acquiringLog)
+    let services = BillingServices(database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, logger: logger)
+    let keys = try await JWTKeyCollection.movix(configuration.tokenVerification)
+    let templates = try await MustacheLibrary(directory: try ServerResources.path("templates"))
+
+    let router = Router(context: BillingRequestContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: BodyLimitMiddleware())
+
+    OpsController(database: database, registry: metricsRegistry, openAPIDocument: try ServerResources.text("openapi.yaml"))
+        .addRoutes(to: router)
+
+    let api = router.group("v1").add(middleware: UserAuthenticationMiddleware(keys: keys))
+    PlansController(services: services).addRoutes(to: api.group("plans"))
+    CheckoutController(services: services, publicURL: configuration.publicURL).addRoutes(to: api.group("checkout"))
+    AccountController(services: services, publicURL: configuration.publicURL).addRoutes(to: api)
+
+    let internalAPI = router.group("internal/v1").add(middleware: InternalTokenMiddleware(token: configuration.internalToken))
+    EntitlementsController(services: services).addRoutes(to: internalAPI)
+
+    WebhooksController(notifications: NotificationService(services: services)).addRoutes(to: router.group("webhooks"))
+    PaymentPageController(services: services, templates: templates, publicURL: configuration.publicURL, watchURL: configuration.watchURL)
+        .addRoutes(to: router.group("pay"))
+    if let demoUserID = configuration.demoUserID {
+        DemoController(services: services, templates: templates, publicURL: configuration.publicURL, demoUserID: demoUserID)
+            .addRoutes(to: router.group("demo"))
+    }
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "movix-billing"),
+        onServerRunning: { _ in await onServerRunning() },
+        logger: logger
+    )
+}
+
+/// Files shipped inside the Server module.
+enum ServerResources {
+    static func path(_ name: String) throws -> String {
+        let path = Bundle.module.bundleURL.appendingPathComponent("Resources").appendingPathComponent(name).path
+        guard FileManager.default.fileExists(atPath: path) else { throw ResourceMissing(name: name) }
+        return path
+    }
+
+    static func text(_ name: String) throws -> String {
+        try String(contentsOfFile: try path(name), encoding: .utf8)
+    }
+
+    /// A resource file is not where the build put it.
+    struct ResourceMissing: Error, CustomStringConvertible {
+        var name: String
+        var description: String { "resource \(name) is missing from the Server bundle" }
+    }
+}

@@ -1,0 +1,35 @@
+import Acquiring
+import Foundation
+
+/// Everything `serve` needs to know, read once at start-up.
+public struct ServerConfiguration: Sendable {
+    /// How user bearer tokens from the Movix auth service are verified.
+    public enum TokenVerification: Sendable {
+        case hmacSHA256(secret: String)
+        case rsaSHA256(publicKeyPEM: String)
+    }
+
+    public var host: String
+    public var port: Int
+    /// The address viewers reach us at; payment links are built from it.
+    public var publicURL: String
+    public var tokenVerification: TokenVerification
+    /// The bearer token other Movix services present on internal routes.
+    public var internalToken: String
+    public var cloudPayments: CloudPaymentsConfiguration
+    /// Where the "Watch movies" link on a paid payment page leads.
+    public var watchURL: String
+    /// The user the development `/demo` page buys for; nil disables the page.
+    public var demoUserID: UUID?
+
+    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil) {
+        self.host = host
+        self.port = port
+        self.publicURL = publicURL
+        self.tokenVerification = tokenVerification
+        self.internalToken = internalToken
+        self.cloudPayments = cloudPayments
+        self.watchURL = watchURL
+        self.demoUserID = demoUserID
+    }
+}

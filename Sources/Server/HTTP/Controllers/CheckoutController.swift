@@ -1,0 +1,92 @@
+import Acquiring
+import BillingCore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Storage
+
+/// `POST /v1/checkout`: start paying for a plan, idempotently.
+struct CheckoutController {
+    let services: BillingServices
+    let publicURL: String
+
+    func addRoutes(to group: RouterGroup<BillingRequestContext>) {
+        group.post(use: create)
+    }
+
+    /// The checkout request body.
+    struct CheckoutRequestBody: Decodable {
+        var planId: String
+        var email: String?
+    }
+
+    @Sendable func create(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let input = try decodeBody(CheckoutRequestBody.self, from: body)
+        if let email = input.email, !EmailAddress.isPlausible(email) {
+            throw Problem.invalid("email \"\(email)\" is not an email address.")
+        }
+        let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
+        let requestHash = SHA256.hash(data: Data(buffer: body)).map { String(format: "%02x", $0) }.joined()
+
+        let stored = try await services.database.transaction { connection -> StoredResponse in
+            if let key {
+                try await services.idempotency.lockKey(userID: user.id, key: key, on: connection)
+                if let previous = try await services.idempotency.find(userID: user.id, key: key, on: connection) {
+                    guard previous.requestHash == requestHash else {
+                        throw Problem(.unprocessableContent, type: "idempotency-key-reused", title: "Idempotency key reused", detail: "Idempotency-Key \(key) was used with a different request body.")
+                    }
+                    return previous
+                }
+            }
+            let outcome = try await CheckoutService(services: services).checkout(user: user, planIDOrCode: input.planId, email: input.email, on: connection)
+            let response = StoredResponse(
+                requestHash: requestHash,
+                status: outcome.created ? 201 : 200,
+                body: String(decoding: try APICoding.encoder.encode(responseBody(outcome)), as: UTF8.self)
+            )
+            if let key { try await services.idempotency.save(userID: user.id, key: key, response: response, on: connection) }
+            return response
+        }
+        return Response(
+            status: .init(code: stored.status),
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: stored.body))
+        )
+    }
+
+    private func responseBody(_ outcome: CheckoutService.Outcome) -> CheckoutResponseBody {
+        let invoice = outcome.invoice
+        let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
+        let browser = acquirer.browserCheckout(for: CheckoutRequest(
+            invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount,
+            description: outcome.plan.title, email: invoice.email
+        ))
+        return CheckoutResponseBody(
+            invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, amount: MoneyBody(invoice.amount),
+            plan: PlanBody(outcome.plan), paymentUrl: PaymentPageController.url(for: invoice.id, publicURL: publicURL),
+            acquirer: acquirer.name, widgetScriptUrl: browser.scriptURL, widget: browser.options
+        )
+    }
+}
+
+/// The rules for an `Idempotency-Key` header value.
+enum IdempotencyKey {
+    static func validated(_ value: String) throws -> String {
+        guard (1...255).contains(value.count), value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw Problem.badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters.")
+        }
+        return value
+    }
+}
+
+/// Just enough email checking to catch a mistyped field, not to police addresses.
+enum EmailAddress {
+    static func isPlausible(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return text.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(where: \.isWhitespace)
+    }
+}

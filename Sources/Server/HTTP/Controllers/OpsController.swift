@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import Prometheus
+import Storage
+
+/// Health probes, Prometheus metrics and the OpenAPI contract.
+struct OpsController {
+    let database: Database
+    let registry: PrometheusCollectorRegistry
+    let openAPIDocument: String
+
+    func addRoutes(to router: Router<BillingRequestContext>) {
+        router.get("health/live", use: live)
+        router.get("health/ready", use: ready)
+        router.get("metrics", use: metrics)
+        router.get("openapi.yaml", use: openAPI)
+    }
+
+    /// A probe's answer.
+    struct Health: ResponseEncodable {
+        var status: String
+    }
+
+    @Sendable func live(_ request: Request, context: BillingRequestContext) -> Health {
+        Health(status: "ok")
+    }
+
+    @Sendable func ready(_ request: Request, context: BillingRequestContext) async throws -> Health {
+        guard await database.ping() else {
+            throw Problem(.serviceUnavailable, type: "not-ready", title: "Not ready", detail: "The database does not answer.")
+        }
+        return Health(status: "ok")
+    }
+
+    @Sendable func metrics(_ request: Request, context: BillingRequestContext) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: .init(bytes: registry.emitToBuffer()))
+        )
+    }
+
+    @Sendable func openAPI(_ request: Request, context: BillingRequestContext) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: .init(string: openAPIDocument)))
+    }
+}

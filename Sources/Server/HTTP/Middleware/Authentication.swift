@@ -1,0 +1,70 @@
+import Crypto
+import Foundation
+import Hummingbird
+import JWTKit
+
+/// The claims Movix auth-service tokens carry.
+struct MovixClaims: JWTPayload {
+    var sub: SubjectClaim
+    var email: String?
+    var exp: ExpirationClaim
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+/// Verifies the viewer's bearer token and puts the viewer on the context; 401 otherwise.
+struct UserAuthenticationMiddleware: RouterMiddleware {
+    let keys: JWTKeyCollection
+
+    func handle(_ request: Request, context: BillingRequestContext, next: (Request, BillingRequestContext) async throws -> Response) async throws -> Response {
+        guard let token = request.headers.bearerToken,
+              let claims = try? await keys.verify(token, as: MovixClaims.self),
+              let userID = UUID(uuidString: claims.sub.value)
+        else { throw Problem.unauthorized }
+        var context = context
+        context.user = AuthenticatedUser(id: userID, email: claims.email)
+        return try await next(request, context)
+    }
+}
+
+/// Lets through only other Movix services, which present the shared internal token.
+struct InternalTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let expectedDigest: SHA256Digest
+
+    init(token: String) {
+        expectedDigest = SHA256.hash(data: Data(token.utf8))
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Comparing digests keeps the comparison's time independent of how much of the token matched.
+        guard let token = request.headers.bearerToken, SHA256.hash(data: Data(token.utf8)) == expectedDigest else {
+            throw Problem.unauthorized
+        }
+        return try await next(request, context)
+    }
+}
+
+extension HTTPFields {
+    /// The token of an `Authorization: Bearer <token>` header.
+    var bearerToken: String? {
+        guard let value = self[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
+        let token = value.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+}
+
+extension JWTKeyCollection {
+    /// A key collection that verifies tokens as configured.
+    static func movix(_ verification: ServerConfiguration.TokenVerification) async throws -> JWTKeyCollection {
+        let keys = JWTKeyCollection()
+        switch verification {
+        case .hmacSHA256(let secret):
+            await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        case .rsaSHA256(let pem):
+            await keys.add(rsa: try Insecure.RSA.PublicKey(pem: pem), digestAlgorithm: .sha256)
+        }
+        return keys
+    }
+}

@@ -1,0 +1,38 @@
+import Hummingbird
+import Logging
+
+/// Turns every error into an `application/problem+json` response, so clients see one error shape,
+/// and logs the unexpected ones (which become 500s without leaking internals).
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return try problem.response(from: request, context: context)
+        } catch let error as HTTPError {
+            let problem = Problem(error.status, type: Self.slug(error.status), title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+            return try problem.response(from: request, context: context)
+        } catch {
+            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            let problem = Problem(.internalServerError, type: "internal", title: "Internal error", detail: "Something went wrong on our side; it has been logged.")
+            return try problem.response(from: request, context: context)
+        }
+    }
+
+    private static func slug(_ status: HTTPResponse.Status) -> String {
+        status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "-")
+    }
+}
+
+/// Refuses bodies declared larger than the context allows before reading a byte of them;
+/// bodies without a length are capped where they are read (`maxUploadSize`).
+struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > context.maxUploadSize {
+            throw Problem(.contentTooLarge, type: "body-too-large", title: "Request body too large", detail: "Request bodies are limited to \(context.maxUploadSize) bytes.")
+        }
+        return try await next(request, context)
+    }
+}
+
+import Foundation

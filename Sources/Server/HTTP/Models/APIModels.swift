@@ -1,0 +1,109 @@
+import Acquiring
+import BillingCore
+import Foundation
+import Storage
+
+/// Money in API bodies: integer minor units and an ISO currency code.
+struct MoneyBody: Codable, Sendable {
+    var amount: Int64
+    var currency: String
+
+    init(_ money: Money) {
+        amount = money.amount
+        currency = money.currency.rawValue
+    }
+}
+
+/// A plan as the API shows it.
+struct PlanBody: Codable, Sendable {
+    var id: String
+    var code: String
+    var tier: String
+    var title: String
+    var periodMonths: Int
+    var price: MoneyBody
+
+    init(_ plan: Plan) {
+        id = plan.id.lowercased
+        code = plan.code
+        tier = plan.tier
+        title = plan.title
+        periodMonths = plan.periodMonths
+        price = MoneyBody(plan.price)
+    }
+}
+
+/// A span of time in API bodies.
+struct PeriodBody: Codable, Sendable {
+    var start: Date
+    var end: Date
+
+    init(_ period: BillingPeriod) {
+        start = period.start
+        end = period.end
+    }
+}
+
+/// Why a payment was declined, for people and for code.
+struct FailureBody: Codable, Sendable {
+    var code: Int
+    var message: String
+}
+
+/// An invoice as its owner sees it.
+struct InvoiceBody: Codable, Sendable {
+    var id: String
+    var status: String
+    var kind: String
+    var amount: MoneyBody
+    var plan: PlanBody?
+    var period: PeriodBody?
+    var failure: FailureBody?
+    var paymentUrl: String
+    var createdAt: Date
+    var paidAt: Date?
+
+    init(_ invoice: Invoice, plan: Plan?, publicURL: String) {
+        id = invoice.id.lowercased
+        status = invoice.status.rawValue
+        kind = invoice.kind.rawValue
+        amount = MoneyBody(invoice.amount)
+        self.plan = plan.map(PlanBody.init)
+        period = invoice.period.map(PeriodBody.init)
+        failure = invoice.failure.map { FailureBody(code: $0.code, message: $0.message) }
+        paymentUrl = PaymentPageController.url(for: invoice.id, publicURL: publicURL)
+        createdAt = invoice.createdAt
+        paidAt = invoice.paidAt
+    }
+}
+
+/// The answer to a checkout: what to pay and how the browser pays it.
+struct CheckoutResponseBody: Encodable, Sendable {
+    var invoiceId: String
+    var status: String
+    var amount: MoneyBody
+    var plan: PlanBody
+    var paymentUrl: String
+    var acquirer: String
+    var widgetScriptUrl: String
+    /// The acquirer widget's own options, in its own names and formats.
+    var widget: [String: WidgetValue]
+}
+
+/// The viewer's subscription.
+struct SubscriptionBody: Codable, Sendable {
+    var id: String
+    var status: String
+    var plan: PlanBody?
+    var currentPeriod: PeriodBody?
+    var autoRenew: Bool
+    var cancelAtPeriodEnd: Bool
+}
+
+/// What the movies API needs to decide whether a user may watch.
+struct EntitlementBody: Codable, Sendable {
+    var userId: String
+    var active: Bool
+    var planCode: String?
+    var until: Date?
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Decodes a JSON request body with the API's conventions, turning decoder errors into problems
+/// that say which field is wrong: 400 for text that is not JSON, 422 for JSON of the wrong shape.
+func decodeBody<Body: Decodable>(_ type: Body.Type, from buffer: ByteBuffer) throws -> Body {
+    guard buffer.readableBytes > 0 else { throw Problem.badRequest("The request body is empty; send a JSON object.") }
+    do {
+        return try APICoding.decoder.decode(Body.self, from: Data(buffer: buffer))
+    } catch let error as DecodingError {
+        throw problem(for: error)
+    }
+}
+
+private func problem(for error: DecodingError) -> Problem {
+    func field(_ path: [any CodingKey], _ key: (any CodingKey)? = nil) -> String {
+        let names = (path + (key.map { [$0] } ?? [])).map { snakeCase($0.stringValue) }
+        return names.isEmpty ? "the body" : names.joined(separator: ".")
+    }
+    switch error {
+    case .keyNotFound(let key, let context):
+        return .invalid("\(field(context.codingPath, key)) is required.")
+    case .typeMismatch(let expected, let context):
+        return .invalid("\(field(context.codingPath)) must be \(describe(expected)).")
+    case .valueNotFound(let expected, let context):
+        return .invalid("\(field(context.codingPath)) must be \(describe(expected)), not null.")
+    case .dataCorrupted(let context) where context.codingPath.isEmpty:
+        return .badRequest("The request body is not valid JSON.")
+    case .dataCorrupted(let context):
+        return .invalid("\(field(context.codingPath)) is not valid: \(context.debugDescription)")
+    @unknown default:
+        return .invalid("The request body does not match the expected shape.")
+    }
+}
+
+private func describe(_ type: Any.Type) -> String {
+    switch type {
+    case is String.Type: "a string"
+    case is Int.Type, is Int64.Type: "an integer"
+    case is Bool.Type: "a boolean"
+    default: "an object"
+    }
+}
+
+private func snakeCase(_ name: String) -> String {
+    name.reduce(into: "") { result, character in
+        if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An RFC 9457 problem: every error the API returns has this shape and a stable `type`.
+public struct Problem: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    /// A stable identifier clients can switch on, e.g. "/problems/already-subscribed".
+    public var type: String
+    public var title: String
+    public var detail: String
+
+    public init(_ status: HTTPResponse.Status, type: String, title: String, detail: String) {
+        self.status = status
+        self.type = "/problems/" + type
+        self.title = title
+        self.detail = detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let document = Document(type: type, title: title, status: Int(status.code), detail: detail)
+        let json = try JSONEncoder().encode(document)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/problem+json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: json))
+        )
+    }
+
+    private struct Document: Encodable {
+        var type: String
+        var title: String
+        var status: Int
+        var detail: String
+    }
+}
+
+extension Problem {
+    static func badRequest(_ detail: String) -> Problem {
+        Problem(.badRequest, type: "bad-request", title: "The request is malformed", detail: detail)
+    }
+
+    static func invalid(_ detail: String) -> Problem {
+        Problem(.unprocessableContent, type: "invalid-request", title: "The request is not valid", detail: detail)
+    }
+
+    static func notFound(_ detail: String) -> Problem {
+        Problem(.notFound, type: "not-found", title: "Not found", detail: detail)
+    }
+
+    static let unauthorized = Problem(.unauthorized, type: "unauthorized", title: "Authentication required", detail: "Send a valid bearer token in the Authorization header.")
+}

@@ -1,0 +1,72 @@
+import Hummingbird
+
+/// The language a page speaks: Russian by default, English on request.
+enum PageLanguage: String, Sendable {
+    case ru, en
+
+    /// `?lang=` wins, then the browser's Accept-Language, then Russian.
+    init(request: Request) {
+        if let requested = request.uri.queryParameters["lang"].flatMap({ PageLanguage(rawValue: String($0)) }) {
+            self = requested
+        } else if let accepted = request.headers[.acceptLanguage], accepted.lowercased().hasPrefix("en") {
+            self = .en
+        } else {
+            self = .ru
+        }
+    }
+
+    /// Every text the payment and demo pages show.
+    var texts: [String: String] {
+        switch self {
+        case .ru: [
+            "title": "Оплата подписки Movix",
+            "plan": "Тариф",
+            "amount": "К оплате",
+            "method": "Способ оплаты",
+            "newCard": "Новая карта",
+            "savedCard": "Сохранённая карта",
+            "pay": "Оплатить",
+            "status": "Статус",
+            "created": "Ожидаем оплату",
+            "pending": "Ожидаем подтверждение банка",
+            "paid": "Оплачено",
+            "failed": "Отклонено",
+            "canceled": "Счёт отменён",
+            "watch": "Смотреть фильмы",
+            "retry": "Попробовать снова",
+            "secure": "Данные карты вводятся в форме платёжного сервиса и не попадают к нам.",
+            "demoTitle": "Movix Premium",
+            "demoLead": "Выберите срок подписки",
+            "demoBuy": "Оплатить подписку",
+            "months": "мес.",
+            "other": "English",
+        ]
+        case .en: [
+            "title": "Pay for Movix",
+            "plan": "Plan",
+            "amount": "Amount due",
+            "method": "Payment method",
+            "newCard": "New card",
+            "savedCard": "Saved card",
+            "pay": "Pay",
+            "status": "Status",
+            "created": "Waiting for payment",
+            "pending": "Waiting for the bank",
+            "paid": "Paid",
+            "failed": "Declined",
+            "canceled": "Invoice canceled",
+            "watch": "Watch movies",
+            "retry": "Try again",
+            "secure": "Card details go to the payment provider's form and never reach us.",
+            "demoTitle": "Movix Premium",
+            "demoLead": "Choose your subscription",
+            "demoBuy": "Pay for subscription",
+            "months": "mo.",
+            "other": "Русский",
+        ]
+        }
+    }
+
+    /// The other language, for the switch link.
+    var other: PageLanguage { self == .ru ? .en : .ru }
+}

@@ -1,0 +1,207 @@
+import Acquiring
+import BillingCore
+import Foundation
+import Hummingbird
+import Mustache
+import Storage
+
+/// The payment page the Movix web app sends a viewer to: plan, amount, card form, live status.
+/// The invoice id in the URL is the capability: it is random, and the page shows nothing personal.
+struct PaymentPageController {
+    let services: BillingServices
+    let templates: MustacheLibrary
+    let publicURL: String
+    let watchURL: String
+
+    static func url(for invoiceID: UUID, publicURL: String) -> String {
+        "\(publicURL)/pay/\(invoiceID.lowercased)"
+    }
+
+    func addRoutes(to group: RouterGroup<BillingRequestContext>) {
+        group.get(":id", use: page)
+        group.get(":id/status", use: status)
+        group.post(":id/saved-card", use: payWithSavedCard)
+        group.post(":id/retry", use: retry)
+    }
+
+    /// The live status the page polls.
+    struct StatusBody: ResponseEncodable {
+        var status: String
+        var failure: FailureBody?
+    }
+
+    @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> HTML {
+        let language = PageLanguage(request: request)
+        let (invoice, plan, cards) = try await services.database.read { connection -> (Invoice, Plan?, [SavedCard]) in
+            let invoice = try await loadInvoice(request, context, on: connection)
+            let plan = try await services.plans.plan(id: invoice.planID, on: connection)
+            let cards = try await services.paymentMethods.cards(userID: invoice.userID, on: connection)
+            return (invoice, plan, cards)
+        }
+        let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
+        let browser = acquirer.browserCheckout(for: CheckoutRequest(
+            invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount,
+            description: plan?.title ?? "Movix", email: invoice.email
+        ))
+        let config = PageConfig(
+            invoiceId: invoice.id.lowercased, status: invoice.status.rawValue,
+            statusUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/status",
+            savedCardUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/saved-card",
+            widget: browser.options, texts: language.texts
+        )
+        let model = PaymentPageModel(
+            lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
+            planTitle: plan?.title ?? "", amount: Self.format(invoice.amount, language),
+            status: invoice.status.rawValue, statusText: language.texts[invoice.status.rawValue] ?? invoice.status.rawValue,
+            failureMessage: invoice.failure?.message ?? "", isPayable: invoice.status == .created,
+            isPaid: invoice.status == .paid, isFailed: invoice.status == .failed || invoice.status == .canceled,
+            savedCards: cards.map { SavedCardModel(id: $0.id.lowercased, label: "\($0.brand ?? "") \($0.mask)") },
+            hasSavedCards: !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
+            configJSON: try PageConfig.scriptSafeJSON(config), watchUrl: watchURL, invoiceId: invoice.id.lowercased
+        )
+        guard let html = templates.render(model, withTemplate: "pay") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The payment page template is missing.") }
+        return HTML(html: html)
+    }
+
+    @Sendable func status(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
+        let invoice = try await services.database.read { connection -> Invoice in try await loadInvoice(request, context, on: connection) }
+        return StatusBody(status: invoice.status.rawValue, failure: invoice.failure.map { FailureBody(code: $0.code, message: $0.message) })
+    }
+
+    /// The saved-card charge request body.
+    struct SavedCardRequest: Decodable {
+        var paymentMethodId: String
+    }
+
+    /// Charges a card the viewer saved earlier; the outcome arrives as for any payment.
+    @Sendable func payWithSavedCard(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
+        let input = try decodeBody(SavedCardRequest.self, from: try await request.body.collect(upTo: context.maxUploadSize))
+        guard let methodID = UUID(uuidString: input.paymentMethodId) else { throw Problem.invalid("payment_method_id is not a UUID.") }
+        let ledger = PaymentLedger(services: services)
+        // The invoice moves to pending and commits before the acquirer is called, so that its
+        // Check (which locks the same row) does not wait on us.
+        let (invoice, token) = try await services.database.transaction { connection -> (Invoice, String) in
+            guard let id = UUID(uuidString: try context.parameters.require("id")),
+                  var invoice = try await services.invoices.lock(id: id, on: connection) else { throw Problem.notFound("No such invoice.") }
+            guard invoice.status == .created else {
+                throw Problem(.conflict, type: "invoice-not-payable", title: "Invoice not payable", detail: "The invoice is \(invoice.status.rawValue).")
+            }
+            guard let token = try await services.paymentMethods.token(methodID: methodID, userID: invoice.userID, on: connection) else {
+                throw Problem.invalid("payment_method_id is not one of your saved cards.")
+            }
+            invoice.paymentMethodID = methodID
+            try await ledger.chargeStarted(invoice: &invoice, actor: "user:\(invoice.userID.lowercased)", on: connection)
+            return (invoice, token)
+        }
+        let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
+        let plan = try await services.database.read { try await services.plans.plan(id: invoice.planID, on: $0) }
+        let charge = SavedCardCharge(
+            invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount, token: token,
+            description: plan?.title ?? "Movix", email: invoice.email, initiatedByCardholder: true,
+            idempotencyKey: "charge-\(invoice.id.lowercased)"
+        )
+        let outcome: ChargeOutcome
+        do {
+            outcome = try await acquirer.chargeSavedCard(charge)
+        } catch let error as AcquirerUnavailable {
+            // Unknown outcome: the invoice stays pending until a notification or reconciliation says.
+            services.logger.warning("saved-card charge outcome unknown", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
+            return StatusBody(status: InvoiceStatus.pending.rawValue, failure: nil)
+        }
+        let actor = "acquirer:\(acquirer.name)"
+        try await services.database.transaction { connection in
+            switch outcome {
+            case .succeeded(let payment):
+                try await ledger.paymentSucceeded(.init(invoiceID: invoice.id, transactionID: payment.transactionID, paidAt: Date(), card: nil, token: nil), acquirer: acquirer.name, actor: actor, on: connection)
+            case .declined(let payment):
+                let decline = payment.decline ?? Decline(code: 0, message: DeclineReason.forCode(0).russian)
+                try await ledger.paymentFailed(invoiceID: invoice.id, transactionID: payment.transactionID, decline: decline, actor: actor, on: connection)
+            case .requiresAuthentication:
+                // Saved-card charges carry no 3-D Secure branch; the notification will settle it.
+                break
+            }
+        }
+        return try await status(request, context: context)
+    }
+
+    /// Starts a new attempt after a decline: a fresh invoice for the same plan.
+    @Sendable func retry(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let language = PageLanguage(request: request)
+        let outcome = try await services.database.transaction { connection -> CheckoutService.Outcome in
+            let invoice = try await loadInvoice(request, context, on: connection)
+            let owner = AuthenticatedUser(id: invoice.userID, email: invoice.email)
+            return try await CheckoutService(services: services).checkout(user: owner, planIDOrCode: invoice.planID.uuidString, email: invoice.email, on: connection)
+        }
+        return .redirect(to: "\(publicURL)/pay/\(outcome.invoice.id.lowercased)?lang=\(language.rawValue)", type: .normal)
+    }
+
+    private func loadInvoice(_ request: Request, _ context: BillingRequestContext, on connection: PostgresConnection) async throws -> Invoice {
+        let rawID = try context.parameters.require("id")
+        guard let id = UUID(uuidString: rawID), let invoice = try await services.invoices.find(id: id, on: connection) else {
+            throw Problem.notFound("No invoice \(rawID).")
+        }
+        return invoice
+    }
+
+    /// "299,00 ₽" in Russian, "RUB 299.00" in English.
+    static func format(_ money: Money, _ language: PageLanguage) -> String {
+        switch language {
+        case .ru: money.decimalString.replacingOccurrences(of: ".", with: ",") + (money.currency == .rub ? " ₽" : " \(money.currency)")
+        case .en: "\(money.currency) \(money.decimalString)"
+        }
+    }
+}
+
+/// What the payment page's script needs, embedded in the page as JSON.
+struct PageConfig: Encodable {
+    var invoiceId: String
+    var status: String
+    var statusUrl: String
+    var savedCardUrl: String
+    var widget: [String: WidgetValue]
+    var texts: [String: String]
+
+    /// JSON that cannot close the `<script>` element it sits in.
+    static func scriptSafeJSON(_ config: PageConfig) throws -> String {
+        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        return json.replacingOccurrences(of: "<", with: "\\u003c")
+    }
+}
+
+/// The values the `pay` template renders.
+struct PaymentPageModel {
+    var lang: String
+    var otherLang: String
+    var texts: [String: String]
+    var planTitle: String
+    var amount: String
+    var status: String
+    var statusText: String
+    var failureMessage: String
+    var isPayable: Bool
+    var isPaid: Bool
+    var isFailed: Bool
+    var savedCards: [SavedCardModel]
+    var hasSavedCards: Bool
+    var widgetScriptUrl: String
+    var configJSON: String
+    var watchUrl: String
+    var invoiceId: String
+}
+
+/// A saved card on the payment page.
+struct SavedCardModel {
+    var id: String
+    var label: String
+}
+
+/// An HTML page response.
+struct HTML: ResponseGenerator {
+    let html: String
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
+    }
+}
+
+import PostgresNIO

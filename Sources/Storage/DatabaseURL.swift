@@ -1,0 +1,31 @@
+import Foundation
+import PostgresNIO
+
+/// Reads `postgres://user:password@host:port/database?sslmode=...` into a client configuration.
+public enum DatabaseURL {
+    /// What is wrong with a database URL.
+    public struct Invalid: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func configuration(from text: String) throws -> PostgresClient.Configuration {
+        guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
+              let host = url.host, !host.isEmpty
+        else { throw Invalid(description: "expected postgres://user[:password]@host[:port]/database") }
+        let database = String(url.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else { throw Invalid(description: "the database name is missing from the path") }
+        let sslMode = url.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "disable"
+        let tls: PostgresClient.Configuration.TLS
+        switch sslMode {
+        case "disable": tls = .disable
+        case "require", "verify-full": tls = .require(.makeClientConfiguration())
+        default: throw Invalid(description: "sslmode \(sslMode) is not supported (use disable or require)")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: url.port ?? 5432, username: url.user ?? "postgres",
+            password: url.password, database: database, tls: tls
+        )
+        configuration.options.maximumConnections = 20
+        return configuration
+    }
+}
