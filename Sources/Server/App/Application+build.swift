@@ -17,6 +17,23 @@ public func buildApplication(
     logger: Logger,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) async throws -> some ApplicationProtocol {
+    let router = try await buildRouter(configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry, logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "movix-billing"),
+        onServerRunning: { _ in await onServerRunning() },
+        logger: logger
+    )
+}
+
+/// Every route of the service with its middleware; the OpenAPI test reads its route list.
+public func buildRouter(
+    configuration: ServerConfiguration,
+    database: Database,
+    httpClient: HTTPClient,
+    metricsRegistry: PrometheusCollectorRegistry,
+    logger: Logger
+) async throws -> Router<BillingRequestContext> {
     let acquiringLog = PostgresAcquiringLog(database: database)
     let cloudPayments = CloudPaymentsAcquirer(configuration: configuration.cloudPayments, httpClient: httpClient, log: acquiringLog)
     let services = BillingServices(database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, logger: logger)
@@ -46,13 +63,7 @@ public func buildApplication(
         DemoController(services: services, templates: templates, publicURL: configuration.publicURL, demoUserID: demoUserID)
             .addRoutes(to: router.group("demo"))
     }
-
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "movix-billing"),
-        onServerRunning: { _ in await onServerRunning() },
-        logger: logger
-    )
+    return router
 }
 
 /// Files shipped inside the Server module.

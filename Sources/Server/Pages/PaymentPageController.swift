@@ -27,7 +27,7 @@ struct PaymentPageController {
     /// The live status the page polls.
     struct StatusBody: ResponseEncodable {
         var status: String
-        var failure: FailureBody?
+        @NullEncoded var failure: FailureBody?
     }
 
     @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> HTML {

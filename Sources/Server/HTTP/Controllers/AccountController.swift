@@ -21,7 +21,7 @@ struct AccountController {
 
     /// The subscription body; `subscription` is null for a viewer who never bought one.
     struct SubscriptionEnvelope: ResponseEncodable {
-        var subscription: SubscriptionBody?
+        @NullEncoded var subscription: SubscriptionBody?
     }
 
     @Sendable func listInvoices(_ request: Request, context: BillingRequestContext) async throws -> InvoiceList {

@@ -56,12 +56,12 @@ struct InvoiceBody: Codable, Sendable {
     var status: String
     var kind: String
     var amount: MoneyBody
-    var plan: PlanBody?
-    var period: PeriodBody?
-    var failure: FailureBody?
+    @NullEncoded var plan: PlanBody?
+    @NullEncoded var period: PeriodBody?
+    @NullEncoded var failure: FailureBody?
     var paymentUrl: String
     var createdAt: Date
-    var paidAt: Date?
+    @NullEncoded var paidAt: Date?
 
     init(_ invoice: Invoice, plan: Plan?, publicURL: String) {
         id = invoice.id.lowercased
@@ -94,8 +94,8 @@ struct CheckoutResponseBody: Encodable, Sendable {
 struct SubscriptionBody: Codable, Sendable {
     var id: String
     var status: String
-    var plan: PlanBody?
-    var currentPeriod: PeriodBody?
+    @NullEncoded var plan: PlanBody?
+    @NullEncoded var currentPeriod: PeriodBody?
     var autoRenew: Bool
     var cancelAtPeriodEnd: Bool
 }
@@ -104,6 +104,27 @@ struct SubscriptionBody: Codable, Sendable {
 struct EntitlementBody: Codable, Sendable {
     var userId: String
     var active: Bool
-    var planCode: String?
-    var until: Date?
+    @NullEncoded var planCode: String?
+    @NullEncoded var until: Date?
+}
+
+/// An optional field that appears in JSON as `null` when absent, instead of disappearing,
+/// so clients can rely on every documented key being present.
+@propertyWrapper
+struct NullEncoded<Value: Codable & Sendable>: Codable, Sendable {
+    var wrappedValue: Value?
+
+    init(wrappedValue: Value?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
 }
