@@ -84,6 +84,8 @@ let package = Package(
             dependencies: [
                 "BillingCore", "Acquiring", "Storage", "Server", "SandboxAcquirer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ]

@@ -19,18 +19,6 @@ enum Runtime {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         return (Logger(label: "movix-billing"), registry)
     }
-
-    /// Runs `body` with a connected database, then closes the pool.
-    static func withDatabase<Result: Sendable>(
-        _ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (Database) async throws -> Result
-    ) async throws -> Result {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            return try await body(Database(client: client, logger: logger))
-        }
-    }
 }
 
 /// Writes a line to stdout at once; `print` would sit in a buffer when stdout is a pipe.

@@ -11,6 +11,18 @@ public struct Database: Sendable {
         self.logger = logger
     }
 
+    /// Connects a pool for the duration of `body` (for commands and tests that are not services).
+    public static func withConnected<Result: Sendable>(
+        _ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (Database) async throws -> Result
+    ) async throws -> Result {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(Database(client: client, logger: logger))
+        }
+    }
+
     /// Runs `body` in one transaction and rethrows the body's own error, not PostgresNIO's wrapper,
     /// so callers can catch their domain errors.
     public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {

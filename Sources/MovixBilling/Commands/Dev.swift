@@ -63,9 +63,9 @@ struct Dev: AsyncParsableCommand {
             databaseConfiguration = try settings.databaseConfiguration()
         } catch { exitWithConfigurationError(error) }
 
-        _ = try await Runtime.withDatabase(databaseConfiguration, logger: logger) { try await Migrator(database: $0).migrate() }
+        _ = try await Database.withConnected(databaseConfiguration, logger: logger) { try await Migrator(database: $0).migrate() }
 
-        let token = try await Token.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
+        let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
         let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
         let api = try await buildApplication(
             configuration: server, database: Database(client: client, logger: logger),

@@ -11,7 +11,7 @@ struct Migrate: AsyncParsableCommand {
         let (logger, _) = Runtime.bootstrap(settings: settings)
         let database: PostgresClient.Configuration
         do { database = try settings.databaseConfiguration() } catch { exitWithConfigurationError(error) }
-        let applied = try await Runtime.withDatabase(database, logger: logger) { try await Migrator(database: $0).migrate() }
+        let applied = try await Database.withConnected(database, logger: logger) { try await Migrator(database: $0).migrate() }
         say(applied.isEmpty ? "Database is up to date." : "Applied migrations: \(applied.map(String.init).joined(separator: ", ")).")
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import JWTKit
+import Server
 
 /// `movix-billing token`: a development bearer token, signed as the Movix auth service would.
 struct Token: AsyncParsableCommand {
@@ -22,24 +22,6 @@ struct Token: AsyncParsableCommand {
     func run() async throws {
         let secret = Settings().optional("MOVIX_JWT_SECRET") ?? DevelopmentDefaults.jwtSecret
         guard secret.utf8.count >= 32 else { exitWithConfigurationError(SettingError(name: "MOVIX_JWT_SECRET", problem: "must be at least 32 bytes long")) }
-        say(try await Self.mint(user: UUID(uuidString: user)!, email: email, secret: secret, lifetime: TimeInterval(expiresIn)))
-    }
-
-    static func mint(user: UUID, email: String?, secret: String, lifetime: TimeInterval) async throws -> String {
-        let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        let claims = DevelopmentClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: Date().addingTimeInterval(lifetime)))
-        return try await keys.sign(claims)
-    }
-}
-
-/// The claims the Movix auth service puts in its tokens.
-struct DevelopmentClaims: JWTPayload {
-    var sub: SubjectClaim
-    var email: String?
-    var exp: ExpirationClaim
-
-    func verify(using algorithm: some JWTAlgorithm) async throws {
-        try exp.verifyNotExpired()
+        say(try await DevelopmentTokens.mint(user: UUID(uuidString: user)!, email: email, secret: secret, lifetime: TimeInterval(expiresIn)))
     }
 }

@@ -84,16 +84,3 @@ extension HTTPField.Name {
     /// CloudPayments' idempotency key header.
     static let requestID = HTTPField.Name("X-Request-ID")!
 }
-
-extension StoredCard {
-    /// An entry of `/payments/tokens/list`.
-    var apiModel: JSONValue {
-        .object([
-            ("Token", .string(token)),
-            ("AccountId", .string(accountID)),
-            ("CardMask", .string(card.number.masked)),
-            ("ExpirationDateMonth", .number(String(card.expiry.month))),
-            ("ExpirationDateYear", .number(String(card.expiry.year))),
-        ])
-    }
-}

@@ -29,13 +29,13 @@ actor TransactionStore {
     }
 
     /// Applies a change atomically and returns the transaction as it is afterwards; nothing is saved if `change` throws.
-    func update<Result: Sendable>(
+    func update<Value: Sendable>(
         id: Int64,
-        _ change: @Sendable (inout Transaction) throws(RequestError) -> Result
-    ) throws(RequestError) -> (Transaction, Result) {
+        _ change: @Sendable (inout Transaction) throws(RequestError) -> Value
+    ) throws(RequestError) -> (Transaction, Value) {
         guard var transaction = transactions[id] else { throw .notFound }
-        let result = try change(&transaction)
+        let value = try change(&transaction)
         transactions[id] = transaction
-        return (transaction, result)
+        return (transaction, value)
     }
 }

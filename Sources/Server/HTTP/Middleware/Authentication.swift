@@ -14,6 +14,16 @@ struct MovixClaims: JWTPayload {
     }
 }
 
+/// Tokens for development and tests, signed as the Movix auth service signs them (HS256).
+public enum DevelopmentTokens {
+    public static func mint(user: UUID, email: String?, secret: String, lifetime: TimeInterval) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: Date().addingTimeInterval(lifetime)))
+        return try await keys.sign(claims)
+    }
+}
+
 /// Verifies the viewer's bearer token and puts the viewer on the context; 401 otherwise.
 struct UserAuthenticationMiddleware: RouterMiddleware {
     let keys: JWTKeyCollection

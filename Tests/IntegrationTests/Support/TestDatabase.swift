@@ -1,0 +1,59 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Storage
+
+/// The PostgreSQL cluster the integration tests run against: started on first use under
+/// `.data/test-postgres`, one migrated template per test run, and a fresh copy of it per test.
+actor TestPostgres {
+    static let shared = TestPostgres()
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+    static let templateName = "movix_test_template"
+
+    let cluster = LocalPostgresCluster(
+        dataDirectory: packageRoot + "/.data/test-postgres",
+        port: Int(ProcessInfo.processInfo.environment["MOVIX_TEST_POSTGRES_PORT"] ?? "") ?? 54329
+    )
+    private var template: Task<Void, any Error>?
+
+    /// A new database with every migration applied, for one test.
+    func freshDatabase() async throws -> PostgresClient.Configuration {
+        if template == nil {
+            template = Task { try await prepareTemplate() }
+        }
+        try await template!.value
+        let name = "t_" + UUID().uuidString.prefix(8).lowercased()
+        try cluster.createDatabase(name, template: Self.templateName)
+        return try DatabaseURL.configuration(from: cluster.url(database: name))
+    }
+
+    private func prepareTemplate() async throws {
+        try cluster.start()
+        try cluster.dropDatabase(Self.templateName)
+        try cluster.createDatabase(Self.templateName)
+        let configuration = try DatabaseURL.configuration(from: cluster.url(database: Self.templateName))
+        _ = try await Database.withConnected(configuration, logger: testLogger) { try await Migrator(database: $0).migrate() }
+    }
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "tests")
+    logger.logLevel = .warning
+    return logger
+}()
+
+/// Runs `body` against a fresh, migrated database of its own.
+func withTestDatabase<Result: Sendable>(_ body: @Sendable (Database) async throws -> Result) async throws -> Result {
+    let configuration = try await TestPostgres.shared.freshDatabase()
+    return try await Database.withConnected(configuration, logger: testLogger, body)
+}
+
+extension Database {
+    /// A single number from a SQL query, for assertions.
+    func count(_ query: PostgresQuery) async throws -> Int {
+        for try await value in try await client.query(query, logger: logger).decode(Int.self) { return value }
+        return 0
+    }
+}
