@@ -23,11 +23,7 @@ struct ACSRoutes {
     ) async throws -> Response {
         let id = try context.parameters.require("transactionID", as: Int64.self)
         guard let transaction = await transactions.transaction(id: id), transaction.pendingChallenge != nil else {
-            return HTMLPage.response(
-                title: "3-D Secure (sandbox)",
-                body: "<h1>3-D Secure (sandbox)</h1><p>Нет такой проверки / No 3-D Secure session for this payment</p>",
-                status: .notFound
-            )
+            return ACSPage.unknownSession()
         }
         let termURL = fields["TermUrl"]
         guard let decision = fields["decision"].flatMap(AuthenticationResult.Decision.init(rawValue:)) else {

@@ -20,6 +20,15 @@ enum ACSPage {
         """)
     }
 
+    /// For a transaction that is not waiting for 3-D Secure (unknown, or already decided).
+    static func unknownSession() -> Response {
+        HTMLPage.response(
+            title: "3-D Secure (sandbox)",
+            body: "<h1>3-D Secure (sandbox)</h1><p>Нет такой проверки / No 3-D Secure session for this payment</p>",
+            status: .notFound
+        )
+    }
+
     /// After the decision: posts `MD` and `PaRes` to the merchant's `TermUrl` as an issuer's ACS does, or, with no
     /// `TermUrl`, shows the `PaRes` so a person can pass it to `post3ds` by hand.
     static func decision(_ result: AuthenticationResult, termURL: String?, md: String) -> Response {
