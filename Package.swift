@@ -61,10 +61,10 @@ let package = Package(
         .target(
             name: "SandboxAcquirer",
             dependencies: [
-                "BillingCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -78,7 +78,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BillingCoreTests", dependencies: ["BillingCore"]),
-        .testTarget(name: "SandboxAcquirerTests", dependencies: ["SandboxAcquirer", .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        .testTarget(
+            name: "SandboxAcquirerTests",
+            dependencies: [
+                "SandboxAcquirer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
