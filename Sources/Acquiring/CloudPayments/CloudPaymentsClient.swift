@@ -28,7 +28,6 @@ struct CloudPaymentsClient: Sendable {
             acquirer: CloudPaymentsAcquirer.acquirerName, direction: .request, operation: path,
             invoiceID: invoiceID, payload: "request: " + FormEncoding.encode(redacted(fields))
         )
-        defer { Task { [entry] in await log.record(entry) } }
         do {
             let response = try await httpClient.execute(request, timeout: .seconds(30))
             let responseBody = try await response.body.collect(upTo: 1 << 20)
@@ -42,14 +41,14 @@ struct CloudPaymentsClient: Sendable {
             entry.transactionID = envelope.Model?.TransactionId.map(String.init)
             entry.code = envelope.Model?.ReasonCode.map(String.init) ?? (envelope.Success ? "0" : nil)
             entry.message = envelope.Message ?? envelope.Model?.Status
+            // Recorded before the caller acts on the outcome.
+            await log.record(entry)
             return envelope
-        } catch let error as AcquirerUnavailable {
-            entry.message = error.detail
-            throw error
         } catch {
-            entry.durationMilliseconds = Self.milliseconds(since: started)
-            entry.message = "\(error)"
-            throw AcquirerUnavailable(operation: path, detail: "\(error)")
+            entry.durationMilliseconds = entry.durationMilliseconds ?? Self.milliseconds(since: started)
+            entry.message = (error as? AcquirerUnavailable)?.detail ?? "\(error)"
+            await log.record(entry)
+            throw error as? AcquirerUnavailable ?? AcquirerUnavailable(operation: path, detail: "\(error)")
         }
     }
 

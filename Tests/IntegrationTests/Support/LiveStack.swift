@@ -1,0 +1,128 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import NIOHTTP1
+import Prometheus
+import SandboxAcquirer
+import Server
+import ServiceLifecycle
+import Storage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The billing server and the sandbox acquirer talking to each other over loopback HTTP, as in
+/// production with CloudPayments: the sandbox calls our webhooks, our adapter calls the sandbox.
+struct LiveStack: Sendable {
+    let billingURL: String
+    let sandboxURL: String
+    let database: Database
+
+    static func run(database: Database, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
+        let billingPort = try freePort()
+        let sandbox = SandboxConfiguration(
+            host: "127.0.0.1", port: 0, publicID: TestServer.publicID, apiSecret: TestServer.apiSecret,
+            notificationBaseURL: "http://127.0.0.1:\(billingPort)/webhooks/cloudpayments",
+            retrySchedule: [.milliseconds(100), .milliseconds(200)]
+        )
+        try await buildSandboxApplication(configuration: sandbox, logger: testLogger).test(.live) { sandboxClient in
+            let sandboxURL = "http://127.0.0.1:\(sandboxClient.port!)"
+            var configuration = TestServer.configuration(acquirerURL: sandboxURL)
+            configuration.port = billingPort
+            let billing = try await buildApplication(
+                configuration: configuration, database: database, httpClient: .shared,
+                metricsRegistry: PrometheusCollectorRegistry(), logger: testLogger
+            )
+            let services = ServiceGroup(configuration: .init(services: [billing], logger: testLogger))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services.run() }
+                // A graceful stop, as on SIGTERM, rather than cancelling the server mid-connection.
+                defer { Task { await services.triggerGracefulShutdown() } }
+                let stack = LiveStack(billingURL: "http://127.0.0.1:\(billingPort)", sandboxURL: sandboxURL, database: database)
+                try await stack.waitUntilReady()
+                try await body(stack)
+            }
+        }
+    }
+
+    private func waitUntilReady() async throws {
+        for _ in 0..<100 {
+            if (try? await get(billingURL + "/health/ready").status) == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw LiveStackError(message: "billing server did not become ready")
+    }
+
+    /// A plain HTTP exchange.
+    struct Exchange {
+        var status: UInt
+        var body: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
+    }
+
+    func get(_ url: String, headers: [(String, String)] = []) async throws -> Exchange {
+        try await send(url, method: .GET, body: nil, headers: headers)
+    }
+
+    func post(_ url: String, json: [String: Any], headers: [(String, String)] = []) async throws -> Exchange {
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
+        return try await send(url, method: .POST, body: body, headers: headers + [("Content-Type", "application/json")])
+    }
+
+    /// Calls a sandbox API method with the terminal's credentials.
+    func sandboxAPI(_ path: String, _ fields: [String: Any]) async throws -> Exchange {
+        let credentials = Data("\(TestServer.publicID):\(TestServer.apiSecret)".utf8).base64EncodedString()
+        return try await post(sandboxURL + path, json: fields, headers: [("Authorization", "Basic \(credentials)")])
+    }
+
+    private func send(_ url: String, method: HTTPMethod, body: String?, headers: [(String, String)]) async throws -> Exchange {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+        return Exchange(status: response.status.code, body: String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    /// Polls an invoice until it leaves `created`/`pending`.
+    func settledInvoice(_ id: String, viewer: Viewer) async throws -> [String: Any] {
+        for _ in 0..<100 {
+            let invoice = try await get("\(billingURL)/v1/invoices/\(id)", headers: [("Authorization", "Bearer \(viewer.token)")]).json
+            if let status = invoice["status"] as? String, status != "created", status != "pending" { return invoice }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw LiveStackError(message: "invoice \(id) did not settle")
+    }
+}
+
+/// A sandbox card cryptogram, in the documented `sbx1.` format (docs/sandbox.md).
+func sandboxCryptogram(_ number: String, expiry: String = "12/30") -> String {
+    let card = #"{"Number":"\#(number)","ExpDate":"\#(expiry)","Cvv":"123","Name":"TEST VIEWER"}"#
+    return "sbx1." + Data(card.utf8).base64EncodedString()
+        .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+}
+
+/// The live stack could not be brought up.
+struct LiveStackError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// A loopback port nobody listens on right now.
+func freePort() throws -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw LiveStackError(message: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
