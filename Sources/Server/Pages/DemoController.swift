@@ -22,7 +22,7 @@ struct DemoController {
         let plans = try await services.database.read { try await services.plans.activePlans(on: $0) }
         let model = DemoPageModel(
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
-            plans: plans.map { DemoPlanModel(code: $0.code, title: $0.title, price: PaymentPageController.format($0.price, language)) },
+            plans: plans.map { DemoPlanModel(code: $0.code, title: language.planTitle(tier: $0.tier, months: $0.periodMonths), price: PaymentPageController.format($0.price, language)) },
             userId: demoUserID.lowercased
         )
         guard let html = templates.render(model, withTemplate: "demo") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The demo page template is missing.") }

@@ -67,6 +67,22 @@ enum PageLanguage: String, Sendable {
         }
     }
 
+    /// A plan's name in this language: "Movix Premium, 3 месяца" / "Movix Premium, 3 months".
+    func planTitle(tier: String, months: Int) -> String {
+        let name = "Movix " + tier.prefix(1).uppercased() + tier.dropFirst()
+        switch self {
+        case .en: return "\(name), \(months) \(months == 1 ? "month" : "months")"
+        case .ru:
+            // Russian plural: 1 месяц, 3 месяца, 6 месяцев, 21 месяц, 12 месяцев.
+            let word = switch (months % 10, months % 100) {
+            case (1, let tens) where tens != 11: "месяц"
+            case (2...4, let tens) where !(12...14).contains(tens): "месяца"
+            default: "месяцев"
+            }
+            return "\(name), \(months) \(word)"
+        }
+    }
+
     /// The other language, for the switch link.
     var other: PageLanguage { self == .ru ? .en : .ru }
 }

@@ -51,7 +51,7 @@ struct PaymentPageController {
         )
         let model = PaymentPageModel(
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
-            planTitle: plan?.title ?? "", amount: Self.format(invoice.amount, language),
+            planTitle: plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "", amount: Self.format(invoice.amount, language),
             status: invoice.status.rawValue, statusText: language.texts[invoice.status.rawValue] ?? invoice.status.rawValue,
             failureMessage: invoice.failure?.message ?? "", isPayable: invoice.status == .created,
             isPaid: invoice.status == .paid, isFailed: invoice.status == .failed || invoice.status == .canceled,
