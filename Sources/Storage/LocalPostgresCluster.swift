@@ -12,9 +12,27 @@ public struct LocalPostgresCluster: Sendable {
     public let logFile: String
 
     public init(dataDirectory: String, port: Int) {
-        self.dataDirectory = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        let requested = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
+        self.dataDirectory = Self.reachableByPostgres(requested)
         self.port = port
         self.logFile = self.dataDirectory + ".log"
+    }
+
+    /// The `postgres` user must be able to walk down to the data directory. A checkout under a
+    /// private home folder (mode 700) does not allow that, so the cluster then lives in /var/tmp,
+    /// under a name derived from the requested path so that each checkout keeps its own.
+    static func reachableByPostgres(_ path: String) -> String {
+        guard getuid() == 0 else { return path }
+        var ancestor = URL(fileURLWithPath: path).deletingLastPathComponent()
+        while ancestor.path != "/" {
+            if let attributes = try? FileManager.default.attributesOfItem(atPath: ancestor.path),
+               let permissions = attributes[.posixPermissions] as? Int, permissions & 0o001 == 0 {
+                let name = path.split(separator: "/").joined(separator: "_")
+                return "/var/tmp/movix-billing/" + name
+            }
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        return path
     }
 
     /// The URL of a database in this cluster.
@@ -28,6 +46,8 @@ public struct LocalPostgresCluster: Sendable {
         let binaries = try Self.binaryDirectory()
         if !FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") {
             try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            // initdb wants an empty directory it owns, reachable through folders it may enter.
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path)
             try handOverToPostgres(dataDirectory)
             try runAsPostgres(binaries + "/initdb", ["-D", dataDirectory, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
         }
