@@ -10,8 +10,9 @@ public protocol Acquirer: Sendable {
     /// What the viewer's browser needs to show the acquirer's card form for an invoice.
     func browserCheckout(for request: CheckoutRequest) -> BrowserCheckout
 
-    /// Verifies a notification's signature over the raw bytes, then parses it.
-    func parseNotification(_ notification: IncomingNotification) throws(NotificationError) -> PaymentNotification
+    /// Verifies a notification, then parses it. CloudPayments signs the raw bytes; acquirers that
+    /// do not sign (YooKassa) verify by source address and by fetching the payment back, hence async.
+    func parseNotification(_ notification: IncomingNotification) async throws(NotificationError) -> PaymentNotification
 
     /// The body the acquirer expects in answer to a notification.
     func reply(to notification: PaymentNotification, decision: CheckDecision) -> NotificationReply

@@ -9,12 +9,15 @@ public struct IncomingNotification: Sendable {
     public var headers: [String: String]
     public var body: [UInt8]
     public var contentType: String?
+    /// The sender's IP address, for acquirers that publish the ranges they send from.
+    public var remoteAddress: String?
 
-    public init(kind: String, headers: [String: String], body: [UInt8], contentType: String?) {
+    public init(kind: String, headers: [String: String], body: [UInt8], contentType: String?, remoteAddress: String?) {
         self.kind = kind
         self.headers = headers
         self.body = body
         self.contentType = contentType
+        self.remoteAddress = remoteAddress
     }
 }
 

@@ -31,7 +31,7 @@ public struct CloudPaymentsAcquirer: Acquirer {
         return BrowserCheckout(scriptURL: configuration.widgetScriptURL, options: options)
     }
 
-    public func parseNotification(_ notification: IncomingNotification) throws(NotificationError) -> PaymentNotification {
+    public func parseNotification(_ notification: IncomingNotification) async throws(NotificationError) -> PaymentNotification {
         // The signature is checked on the raw bytes before a single field is read.
         guard signature.isValid(headers: notification.headers, body: notification.body) else { throw .badSignature }
         guard let kind = NotificationKind(rawValue: notification.kind) else { throw .malformed("unknown notification type \(notification.kind)") }

@@ -1,14 +1,18 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Per-request state: who is calling, and the API's JSON conventions.
-public struct BillingRequestContext: RequestContext {
+public struct BillingRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The viewer, once a bearer token has been verified.
     public var user: AuthenticatedUser?
+    /// The peer of the connection (not a proxy's forwarded header).
+    public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 
     /// Request bodies are capped; nothing the API accepts comes near this.

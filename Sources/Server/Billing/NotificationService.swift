@@ -14,7 +14,7 @@ struct NotificationService: Sendable {
         }
         let notification: PaymentNotification
         do {
-            notification = try acquirer.parseNotification(incoming)
+            notification = try await acquirer.parseNotification(incoming)
         } catch .badSignature {
             // Unsigned traffic is not the acquirer's: a log line, nothing in the database.
             services.logger.warning("rejected notification with a bad signature", metadata: ["acquirer": "\(acquirerName)", "kind": "\(incoming.kind)"])

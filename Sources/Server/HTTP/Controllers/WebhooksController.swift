@@ -17,7 +17,8 @@ struct WebhooksController {
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let incoming = IncomingNotification(
             kind: try context.parameters.require("kind"), headers: headers,
-            body: Array(buffer: body), contentType: request.headers[.contentType]
+            body: Array(buffer: body), contentType: request.headers[.contentType],
+            remoteAddress: context.remoteAddress?.ipAddress
         )
         let reply = try await notifications.handle(incoming, acquirerName: try context.parameters.require("acquirer"))
         return Response(
