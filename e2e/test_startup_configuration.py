@@ -1,0 +1,47 @@
+"""A bad deployment stops at start-up with a message that names the setting to fix.
+
+Runs `movix-billing serve` as a real process with broken environments; no server or
+database is needed because start-up must refuse before it touches either."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+import harness as h
+
+VALID = {
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:1/movix_billing",
+    "MOVIX_JWT_SECRET": h.JWT_SECRET,
+    "MOVIX_INTERNAL_TOKEN": h.INTERNAL_TOKEN,
+    "MOVIX_CLOUDPAYMENTS_PUBLIC_ID": h.PUBLIC_ID,
+    "MOVIX_CLOUDPAYMENTS_API_SECRET": h.API_SECRET,
+}
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"DATABASE_URL": None}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://db/x"}, "DATABASE_URL"),
+        ({"MOVIX_HTTP_PORT": "eighty"}, "MOVIX_HTTP_PORT"),
+        ({"MOVIX_HTTP_PORT": "70000"}, "MOVIX_HTTP_PORT"),
+        ({"MOVIX_JWT_SECRET": None}, "MOVIX_JWT_SECRET"),
+        ({"MOVIX_JWT_SECRET": "too-short"}, "MOVIX_JWT_SECRET"),
+        ({"MOVIX_INTERNAL_TOKEN": None}, "MOVIX_INTERNAL_TOKEN"),
+        ({"MOVIX_CLOUDPAYMENTS_API_SECRET": None}, "MOVIX_CLOUDPAYMENTS_API_SECRET"),
+        ({"MOVIX_CLOUDPAYMENTS_API_URL": "not a url"}, "MOVIX_CLOUDPAYMENTS_API_URL"),
+        ({"MOVIX_PUBLIC_URL": "ftp://billing"}, "MOVIX_PUBLIC_URL"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_and_names_it(change, named):
+    env = {"PATH": "/usr/bin:/bin", **VALID}
+    for name, value in change.items():
+        if value is None:
+            env.pop(name)
+        else:
+            env[name] = value
+    run = subprocess.run([str(h.BINARY), "serve"], env=env, capture_output=True, text=True, timeout=30)
+    assert run.returncode == 78, run
+    assert f"Configuration error: {named}" in run.stderr, run.stderr
