@@ -39,9 +39,10 @@ struct CloudPaymentsTransaction: Decodable {
 
     var payment: AcquirerPayment {
         let succeeded = Status == "Completed" || Status == "Authorized"
-        let decline = succeeded ? nil : ReasonCode.map { code in
-            Decline(code: code, message: CardHolderMessage ?? DeclineReason.forCode(code).russian)
-        }
+        // AwaitingAuthentication is neither: the cardholder has not finished 3-D Secure.
+        let declined = Status == "Declined" || Status == "Cancelled"
+        let code = ReasonCode ?? 0
+        let decline = declined ? Decline(code: code, message: CardHolderMessage ?? DeclineReason.forCode(code).russian) : nil
         return AcquirerPayment(transactionID: TransactionId.map(String.init) ?? "", invoiceID: InvoiceId, amount: money, succeeded: succeeded, decline: decline)
     }
 }

@@ -32,19 +32,26 @@ struct PaymentPageController {
 
     @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> HTML {
         let language = PageLanguage(request: request)
-        let (invoice, plan, cards) = try await services.database.read { connection -> (Invoice, Plan?, [SavedCard]) in
+        var (invoice, plan, cards) = try await services.database.read { connection -> (Invoice, Plan?, [SavedCard]) in
             let invoice = try await loadInvoice(request, context, on: connection)
             let plan = try await services.plans.plan(id: invoice.planID, on: connection)
             let cards = try await services.paymentMethods.cards(userID: invoice.userID, on: connection)
             return (invoice, plan, cards)
         }
+        // A pending invoice whose attempt went nowhere (3-D Secure abandoned) may be paid again;
+        // one the acquirer settled meanwhile shows its outcome.
+        let finding = await PaymentReconciler(services: services).reconcile(invoice)
+        if finding == .settled {
+            invoice = try await services.database.read { try await services.invoices.find(id: invoice.id, on: $0) } ?? invoice
+        }
+        let payable = invoice.status == .created || finding == .noCompletedPayment
         let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
         let browser = acquirer.browserCheckout(for: CheckoutRequest(
             invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount,
             description: plan?.title ?? "Movix", email: invoice.email
         ))
         let config = PageConfig(
-            invoiceId: invoice.id.lowercased, status: invoice.status.rawValue,
+            invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, payable: payable,
             statusUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/status",
             savedCardUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/saved-card",
             widget: browser.options, texts: language.texts
@@ -53,7 +60,7 @@ struct PaymentPageController {
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
             planTitle: plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "", amount: Self.format(invoice.amount, language),
             status: invoice.status.rawValue, statusText: language.texts[invoice.status.rawValue] ?? invoice.status.rawValue,
-            failureMessage: invoice.failure?.message ?? "", isPayable: invoice.status == .created,
+            failureMessage: invoice.failure?.message ?? "", isPayable: payable,
             isPaid: invoice.status == .paid, isFailed: invoice.status == .failed || invoice.status == .canceled,
             savedCards: cards.map { SavedCardModel(id: $0.id.lowercased, label: "\($0.brand ?? "") \($0.mask)") },
             hasSavedCards: !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
@@ -83,7 +90,7 @@ struct PaymentPageController {
         let (invoice, token) = try await services.database.transaction { connection -> (Invoice, String) in
             guard let id = UUID(uuidString: try context.parameters.require("id")),
                   var invoice = try await services.invoices.lock(id: id, on: connection) else { throw Problem.notFound("No such invoice.") }
-            guard invoice.status == .created else {
+            guard invoice.status.isOpen else {
                 throw Problem(.conflict, type: "invoice-not-payable", title: "Invoice not payable", detail: "The invoice is \(invoice.status.rawValue).")
             }
             guard let token = try await services.paymentMethods.token(methodID: methodID, userID: invoice.userID, on: connection) else {
@@ -156,6 +163,7 @@ struct PaymentPageController {
 struct PageConfig: Encodable {
     var invoiceId: String
     var status: String
+    var payable: Bool
     var statusUrl: String
     var savedCardUrl: String
     var widget: [String: WidgetValue]

@@ -72,6 +72,11 @@ struct LiveStack: Sendable {
         return try await send(url, method: .POST, body: body, headers: headers + [("Content-Type", "application/json")])
     }
 
+    func put(_ url: String, json: [String: Any], headers: [(String, String)] = []) async throws -> Exchange {
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
+        return try await send(url, method: .PUT, body: body, headers: headers + [("Content-Type", "application/json")])
+    }
+
     /// Calls a sandbox API method with the terminal's credentials.
     func sandboxAPI(_ path: String, _ fields: [String: Any]) async throws -> Exchange {
         let credentials = Data("\(TestServer.publicID):\(TestServer.apiSecret)".utf8).base64EncodedString()
