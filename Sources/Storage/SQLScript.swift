@@ -1,3 +1,5 @@
+import Foundation
+
 /// Splits a SQL file into statements, because the extended query protocol runs one at a time.
 /// Semicolons inside quotes, dollar-quoted bodies and comments do not end a statement.
 enum SQLScript {
@@ -53,5 +55,3 @@ enum SQLScript {
         if !trimmed.isEmpty { statements.append(trimmed) }
     }
 }
-
-import Foundation

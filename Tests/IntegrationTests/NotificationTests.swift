@@ -1,4 +1,6 @@
+import Acquiring
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Storage
@@ -150,6 +152,3 @@ struct NotificationTests {
         }
     }
 }
-
-import Acquiring
-import HTTPTypes

@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import NIOCore
 import Prometheus
 import Server
 import Testing
@@ -48,5 +49,3 @@ struct OpenAPITests {
         }
     }
 }
-
-import NIOCore

@@ -1,6 +1,7 @@
 import Acquiring
 import BillingCore
 import Foundation
+import PostgresNIO
 import Storage
 
 /// Receives acquirer notifications: verify, log, apply, answer as the acquirer's protocol wants.
@@ -76,5 +77,3 @@ struct NotificationService: Sendable {
         return .accept
     }
 }
-
-import PostgresNIO

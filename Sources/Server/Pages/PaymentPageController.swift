@@ -3,6 +3,7 @@ import BillingCore
 import Foundation
 import Hummingbird
 import Mustache
+import PostgresNIO
 import Storage
 
 /// The payment page the Movix web app sends a viewer to: plan, amount, card form, live status.
@@ -211,5 +212,3 @@ struct HTML: ResponseGenerator {
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
     }
 }
-
-import PostgresNIO
