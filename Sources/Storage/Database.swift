@@ -35,6 +35,17 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs `body` in one transaction and writes the journal it filled just before committing, so
+    /// history, outbox events and acquirer log rows commit or roll back with the change they record.
+    public func journaledTransaction<Result: Sendable>(_ body: (PostgresConnection, inout Journal) async throws -> Result) async throws -> Result {
+        try await transaction { connection in
+            var journal = Journal()
+            let result = try await body(connection, &journal)
+            try await JournalRepository().write(journal, on: connection)
+            return result
+        }
+    }
+
     /// Runs reads on one pooled connection, outside a transaction.
     public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await client.withConnection { connection in try await body(connection) }
@@ -44,4 +55,10 @@ public struct Database: Sendable {
     public func ping() async -> Bool {
         (try? await client.query("SELECT 1", logger: logger)) != nil
     }
+}
+
+/// A statement that must return a row returned none.
+public struct PostgresRowMissing: Error, CustomStringConvertible {
+    public var query: String
+    public var description: String { "\(query) returned no row" }
 }

@@ -16,10 +16,20 @@ public struct SubscriptionRepository: Sendable {
             """, logger: connection.logger)
     }
 
-    public func lock(id: UUID, on connection: PostgresConnection) async throws -> Subscription? {
-        try await subscriptions(connection.query(
-            "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE id = \(id) FOR UPDATE", logger: connection.logger
-        )).first
+    /// Locks a subscription and reads how many months a plan buys, in one round trip: what a
+    /// payment needs to extend access.
+    public func lock(id: UUID, planMonthsOf planID: UUID, on connection: PostgresConnection) async throws -> (Subscription, months: Int)? {
+        let rows = try await connection.query("""
+            SELECT s.id, s.user_id, s.plan_id, s.status, s.current_period_start, s.current_period_end, s.auto_renew, s.cancel_at_period_end, p.period_months
+            FROM subscriptions s, plans p
+            WHERE s.id = \(id) AND p.id = \(planID)
+            FOR UPDATE OF s
+            """, logger: connection.logger)
+        for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, months)
+            in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool, Int).self) {
+            return (Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd), months)
+        }
+        return nil
     }
 
     /// The viewer's subscription that is not over yet, locked.
@@ -55,13 +65,17 @@ public struct SubscriptionRepository: Sendable {
         var subscriptions: [Subscription] = []
         for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd)
             in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool).self) {
-            subscriptions.append(Subscription(
-                id: id, userID: userID, planID: planID,
-                status: SubscriptionStatus(rawValue: status) ?? .pending,
-                currentPeriod: zip(start, end).map { BillingPeriod(start: $0, end: $1) },
-                autoRenew: autoRenew, cancelAtPeriodEnd: cancelAtPeriodEnd
-            ))
+            subscriptions.append(Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd))
         }
         return subscriptions
+    }
+
+    private static func subscription(_ id: UUID, _ userID: UUID, _ planID: UUID, _ status: String, _ start: Date?, _ end: Date?, _ autoRenew: Bool, _ cancelAtPeriodEnd: Bool) -> Subscription {
+        Subscription(
+            id: id, userID: userID, planID: planID,
+            status: SubscriptionStatus(rawValue: status) ?? .pending,
+            currentPeriod: zip(start, end).map { BillingPeriod(start: $0, end: $1) },
+            autoRenew: autoRenew, cancelAtPeriodEnd: cancelAtPeriodEnd
+        )
     }
 }

@@ -12,7 +12,6 @@ struct BillingServices: Sendable {
     let paymentMethods = PaymentMethodRepository()
     let subscriptions = SubscriptionRepository()
     let invoices = InvoiceRepository()
-    let history = HistoryRepository()
     let idempotency = IdempotencyRepository()
     let logger: Logger
 }

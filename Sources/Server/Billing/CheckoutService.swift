@@ -17,7 +17,7 @@ struct CheckoutService: Sendable {
 
     /// Returns the viewer's open invoice for this plan, or creates one. An open invoice for
     /// another plan is abandoned first, unless a payment for it is already under way.
-    func checkout(user: AuthenticatedUser, planIDOrCode: String, email: String?, on connection: PostgresConnection, now: Date = Date()) async throws -> Outcome {
+    func checkout(user: AuthenticatedUser, planIDOrCode: String, email: String?, on connection: PostgresConnection, journal: inout Journal, now: Date = Date()) async throws -> Outcome {
         // One checkout per viewer at a time: the second waits here and then sees the first's invoice.
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("checkout/" + user.id.lowercased), 0))", logger: connection.logger)
 
@@ -41,7 +41,7 @@ struct CheckoutService: Sendable {
             }
             open.status = to
             try await services.invoices.update(open, on: connection)
-            try await services.history.recordTransition(entity: "invoice", id: open.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.abandoned.rawValue, actor: "user:\(user.id.lowercased)", on: connection)
+            journal.recordTransition(entity: "invoice", id: open.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.abandoned.rawValue, actor: "user:\(user.id.lowercased)")
         }
 
         let subscriptionID: UUID
@@ -52,7 +52,7 @@ struct CheckoutService: Sendable {
         } else {
             let created = Subscription(id: UUID(), userID: user.id, planID: plan.id, status: .pending, currentPeriod: nil, autoRenew: true, cancelAtPeriodEnd: false)
             try await services.subscriptions.insert(created, on: connection)
-            try await services.history.recordTransition(entity: "subscription", id: created.id, from: nil, to: created.status.rawValue, event: "checkout", actor: "user:\(user.id.lowercased)", on: connection)
+            journal.recordTransition(entity: "subscription", id: created.id, from: nil, to: created.status.rawValue, event: "checkout", actor: "user:\(user.id.lowercased)")
             subscriptionID = created.id
         }
 
@@ -61,7 +61,7 @@ struct CheckoutService: Sendable {
             amount: plan.price, status: .created, acquirer: services.acquirers.primary.name, email: email, createdAt: now
         )
         try await services.invoices.insert(invoice, on: connection)
-        try await services.history.recordTransition(entity: "invoice", id: invoice.id, from: nil, to: invoice.status.rawValue, event: "checkout", actor: "user:\(user.id.lowercased)", on: connection)
+        journal.recordTransition(entity: "invoice", id: invoice.id, from: nil, to: invoice.status.rawValue, event: "checkout", actor: "user:\(user.id.lowercased)")
         return Outcome(invoice: invoice, plan: plan, created: true)
     }
 }

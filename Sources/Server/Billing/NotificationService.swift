@@ -35,10 +35,10 @@ struct NotificationService: Sendable {
             payload: notification.loggablePayload
         )
         do {
-            let decision = try await services.database.transaction { connection in
-                let decision = try await apply(notification, acquirer: acquirer.name, on: connection)
+            let decision = try await services.database.journaledTransaction { connection, journal in
+                let decision = try await apply(notification, acquirer: acquirer.name, on: connection, journal: &journal)
                 entry.code = entry.code ?? String(decision.rawValue)
-                try await services.acquiringLog.record(entry, on: connection)
+                journal.log(entry)
                 return decision
             }
             return acquirer.reply(to: notification, decision: decision)
@@ -50,24 +50,24 @@ struct NotificationService: Sendable {
         }
     }
 
-    private func apply(_ notification: PaymentNotification, acquirer: String, on connection: PostgresConnection) async throws -> CheckDecision {
+    private func apply(_ notification: PaymentNotification, acquirer: String, on connection: PostgresConnection, journal: inout Journal) async throws -> CheckDecision {
         let invoiceID = notification.invoiceID.flatMap(UUID.init(uuidString:))
         let actor = "acquirer:\(acquirer)"
         switch notification.kind {
         case .check:
             let claim = PaymentClaim(accountID: notification.accountID, amount: notification.amount)
-            return try await ledger.check(invoiceID: invoiceID, claim: claim, actor: actor, on: connection)
+            return try await ledger.check(invoiceID: invoiceID, claim: claim, actor: actor, on: connection, journal: &journal)
         case .pay, .confirm:
             if let invoiceID {
                 let payment = PaymentLedger.Payment(
                     invoiceID: invoiceID, transactionID: notification.transactionID,
                     paidAt: notification.occurredAt ?? Date(), card: notification.card, token: notification.token
                 )
-                try await ledger.paymentSucceeded(payment, acquirer: acquirer, actor: actor, on: connection)
+                try await ledger.paymentSucceeded(payment, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
             }
         case .fail:
             if let invoiceID, let decline = notification.decline {
-                try await ledger.paymentFailed(invoiceID: invoiceID, transactionID: notification.transactionID, decline: decline, actor: actor, on: connection)
+                try await ledger.paymentFailed(invoiceID: invoiceID, transactionID: notification.transactionID, decline: decline, actor: actor, on: connection, journal: &journal)
             }
         case .refund, .cancel, .recurrent:
             // Logged above; refunds and voids are initiated by billing itself and reconciled there.

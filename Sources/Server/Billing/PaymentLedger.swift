@@ -5,7 +5,7 @@ import PostgresNIO
 import Storage
 
 /// Applies what acquirers report to invoices and subscriptions. Every method runs inside the
-/// caller's transaction, locks the rows it changes, and leaves a history row for each move.
+/// caller's transaction, locks the rows it changes, and records each move in the journal.
 struct PaymentLedger: Sendable {
     let services: BillingServices
 
@@ -19,25 +19,25 @@ struct PaymentLedger: Sendable {
     }
 
     /// Answers a Check and, when accepted, moves the invoice to `pending`.
-    func check(invoiceID: UUID?, claim: PaymentClaim, actor: String, on connection: PostgresConnection, now: Date = Date()) async throws -> CheckDecision {
+    func check(invoiceID: UUID?, claim: PaymentClaim, actor: String, on connection: PostgresConnection, journal: inout Journal, now: Date = Date()) async throws -> CheckDecision {
         guard let invoiceID, var invoice = try await services.invoices.lock(id: invoiceID, on: connection) else { return .unknownInvoice }
         let facts = InvoiceForCheck(userID: invoice.userID, amount: invoice.amount, status: invoice.status, createdAt: invoice.createdAt)
         let decision = decideCheck(invoice: facts, claim: claim, now: now)
         if decision == .accept {
-            try await move(&invoice, on: .paymentStarted, actor: actor, on: connection)
+            try await move(&invoice, on: .paymentStarted, actor: actor, on: connection, journal: &journal)
         }
         return decision
     }
 
     /// Records a charge we sent ourselves (saved card): the invoice is `pending` until the outcome.
-    func chargeStarted(invoice: inout Invoice, actor: String, on connection: PostgresConnection) async throws {
-        try await move(&invoice, on: .paymentStarted, actor: actor, on: connection)
+    func chargeStarted(invoice: inout Invoice, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        try await move(&invoice, on: .paymentStarted, actor: actor, on: connection, journal: &journal)
     }
 
     /// Marks the invoice paid and grants the period it buys; a repeat is a no-op. Returns whether
     /// anything changed.
     @discardableResult
-    func paymentSucceeded(_ payment: Payment, acquirer: String, actor: String, on connection: PostgresConnection) async throws -> Bool {
+    func paymentSucceeded(_ payment: Payment, acquirer: String, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> Bool {
         guard var invoice = try await services.invoices.lock(id: payment.invoiceID, on: connection) else {
             services.logger.error("payment for an unknown invoice", metadata: ["invoice": "\(payment.invoiceID)", "transaction": "\(payment.transactionID)"])
             return false
@@ -50,32 +50,32 @@ struct PaymentLedger: Sendable {
         if let token = payment.token {
             invoice.paymentMethodID = try await services.paymentMethods.save(userID: invoice.userID, acquirer: acquirer, token: token, card: payment.card, on: connection)
         }
-        invoice.period = try await grantAccess(for: invoice, paidAt: payment.paidAt, actor: actor, on: connection)
-        try await move(&invoice, on: .paymentSucceeded, actor: actor, on: connection)
-        try await services.history.enqueueEvent(type: "invoice.paid", aggregateID: invoice.subscriptionID, payload: eventPayload(invoice), on: connection)
+        invoice.period = try await grantAccess(for: invoice, paidAt: payment.paidAt, actor: actor, on: connection, journal: &journal)
+        try await move(&invoice, on: .paymentSucceeded, actor: actor, on: connection, journal: &journal)
+        journal.enqueueEvent(type: "invoice.paid", aggregateID: invoice.subscriptionID, payload: eventPayload(invoice))
         Counter(label: "movix_payments_total", dimensions: [("outcome", "paid")]).increment()
         return true
     }
 
     /// Marks the invoice failed with the decline; never touches a paid invoice.
     @discardableResult
-    func paymentFailed(invoiceID: UUID, transactionID: String, decline: Decline, actor: String, on connection: PostgresConnection) async throws -> Bool {
+    func paymentFailed(invoiceID: UUID, transactionID: String, decline: Decline, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> Bool {
         guard var invoice = try await services.invoices.lock(id: invoiceID, on: connection) else { return false }
         guard case .move = invoice.status.applying(.paymentFailed) else { return false }
         invoice.acquirerTransactionID = transactionID
         invoice.failure = decline
-        try await move(&invoice, on: .paymentFailed, actor: actor, on: connection)
-        try await services.history.enqueueEvent(type: "invoice.failed", aggregateID: invoice.subscriptionID, payload: eventPayload(invoice), on: connection)
+        try await move(&invoice, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
+        journal.enqueueEvent(type: "invoice.failed", aggregateID: invoice.subscriptionID, payload: eventPayload(invoice))
         Counter(label: "movix_payments_total", dimensions: [("outcome", "failed")]).increment()
         return true
     }
 
     /// Activates (or, for a second payment, extends) the invoice's subscription; returns the
     /// period this payment bought.
-    private func grantAccess(for invoice: Invoice, paidAt: Date, actor: String, on connection: PostgresConnection) async throws -> BillingPeriod? {
-        guard var subscription = try await services.subscriptions.lock(id: invoice.subscriptionID, on: connection),
-              let plan = try await services.plans.plan(id: invoice.planID, on: connection)
+    private func grantAccess(for invoice: Invoice, paidAt: Date, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> BillingPeriod? {
+        guard let (locked, months) = try await services.subscriptions.lock(id: invoice.subscriptionID, planMonthsOf: invoice.planID, on: connection)
         else { return nil }
+        var subscription = locked
         let event: SubscriptionEvent = subscription.status == .pending ? .activate : .renew
         guard case .move(let from, let to) = subscription.status.applying(event) else {
             services.logger.error("paid invoice cannot extend its subscription", metadata: ["invoice": "\(invoice.id)", "subscription_status": "\(subscription.status.rawValue)"])
@@ -83,22 +83,22 @@ struct PaymentLedger: Sendable {
         }
         // A second paid invoice (a late Pay for an abandoned attempt) extends access instead of overlapping it.
         let running = subscription.status == .pending ? nil : subscription.currentPeriod
-        let bought = BillingPeriod.purchased(months: plan.periodMonths, paidAt: paidAt, currentAccessEnd: running?.end)
+        let bought = BillingPeriod.purchased(months: months, paidAt: paidAt, currentAccessEnd: running?.end)
         subscription.status = to
-        subscription.planID = plan.id
+        subscription.planID = invoice.planID
         subscription.currentPeriod = BillingPeriod(start: running?.start ?? bought.start, end: bought.end)
         try await services.subscriptions.update(subscription, on: connection)
-        try await services.history.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor, on: connection)
+        journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
         let type = event == .activate ? "subscription.activated" : "subscription.renewed"
-        try await services.history.enqueueEvent(type: type, aggregateID: subscription.id, payload: eventPayload(subscription), on: connection)
+        journal.enqueueEvent(type: type, aggregateID: subscription.id, payload: eventPayload(subscription))
         return bought
     }
 
-    private func move(_ invoice: inout Invoice, on event: InvoiceEvent, actor: String, on connection: PostgresConnection) async throws {
+    private func move(_ invoice: inout Invoice, on event: InvoiceEvent, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
         guard case .move(let from, let to) = invoice.status.applying(event) else { return }
         invoice.status = to
         try await services.invoices.update(invoice, on: connection)
-        try await services.history.recordTransition(entity: "invoice", id: invoice.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor, on: connection)
+        journal.recordTransition(entity: "invoice", id: invoice.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
     }
 
     private func eventPayload(_ invoice: Invoice) -> String {
@@ -113,7 +113,7 @@ struct PaymentLedger: Sendable {
         json([
             "subscription_id": subscription.id.lowercased, "user_id": subscription.userID.lowercased, "plan_id": subscription.planID.lowercased,
             "status": subscription.status.rawValue,
-            "current_period_end": subscription.currentPeriod.map { ISO8601DateFormatter().string(from: $0.end) } ?? "",
+            "current_period_end": subscription.currentPeriod.map { $0.end.formatted(.iso8601) } ?? "",
         ])
     }
 

@@ -32,12 +32,12 @@ struct PaymentReconciler: Sendable {
         let ledger = PaymentLedger(services: services)
         let actor = "reconciliation:\(acquirer.name)"
         do {
-            try await services.database.transaction { connection in
+            try await services.database.journaledTransaction { connection, journal in
                 if payment.succeeded {
                     let paid = PaymentLedger.Payment(invoiceID: invoice.id, transactionID: payment.transactionID, paidAt: Date(), card: nil, token: nil)
-                    try await ledger.paymentSucceeded(paid, acquirer: acquirer.name, actor: actor, on: connection)
+                    try await ledger.paymentSucceeded(paid, acquirer: acquirer.name, actor: actor, on: connection, journal: &journal)
                 } else if let decline = payment.decline {
-                    try await ledger.paymentFailed(invoiceID: invoice.id, transactionID: payment.transactionID, decline: decline, actor: actor, on: connection)
+                    try await ledger.paymentFailed(invoiceID: invoice.id, transactionID: payment.transactionID, decline: decline, actor: actor, on: connection, journal: &journal)
                 }
             }
             return .settled

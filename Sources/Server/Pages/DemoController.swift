@@ -34,8 +34,8 @@ struct DemoController {
         let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: context.maxUploadSize)))
         guard let planCode = form.first(where: { $0.0 == "plan_code" })?.1 else { throw Problem.invalid("plan_code is required.") }
         let user = AuthenticatedUser(id: demoUserID, email: nil)
-        let outcome = try await services.database.transaction { connection in
-            try await CheckoutService(services: services).checkout(user: user, planIDOrCode: planCode, email: nil, on: connection)
+        let outcome = try await services.database.journaledTransaction { connection, journal in
+            try await CheckoutService(services: services).checkout(user: user, planIDOrCode: planCode, email: nil, on: connection, journal: &journal)
         }
         return .redirect(to: "\(publicURL)/pay/\(outcome.invoice.id.lowercased)?lang=\(language.rawValue)", type: .normal)
     }

@@ -88,7 +88,7 @@ struct PaymentPageController {
         let ledger = PaymentLedger(services: services)
         // The invoice moves to pending and commits before the acquirer is called, so that its
         // Check (which locks the same row) does not wait on us.
-        let (invoice, token) = try await services.database.transaction { connection -> (Invoice, String) in
+        let (invoice, token) = try await services.database.journaledTransaction { connection, journal -> (Invoice, String) in
             guard let id = UUID(uuidString: try context.parameters.require("id")),
                   var invoice = try await services.invoices.lock(id: id, on: connection) else { throw Problem.notFound("No such invoice.") }
             guard invoice.status.isOpen else {
@@ -98,7 +98,7 @@ struct PaymentPageController {
                 throw Problem.invalid("payment_method_id is not one of your saved cards.")
             }
             invoice.paymentMethodID = methodID
-            try await ledger.chargeStarted(invoice: &invoice, actor: "user:\(invoice.userID.lowercased)", on: connection)
+            try await ledger.chargeStarted(invoice: &invoice, actor: "user:\(invoice.userID.lowercased)", on: connection, journal: &journal)
             return (invoice, token)
         }
         let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
@@ -117,13 +117,13 @@ struct PaymentPageController {
             return StatusBody(status: InvoiceStatus.pending.rawValue, failure: nil)
         }
         let actor = "acquirer:\(acquirer.name)"
-        try await services.database.transaction { connection in
+        try await services.database.journaledTransaction { connection, journal in
             switch outcome {
             case .succeeded(let payment):
-                try await ledger.paymentSucceeded(.init(invoiceID: invoice.id, transactionID: payment.transactionID, paidAt: Date(), card: nil, token: nil), acquirer: acquirer.name, actor: actor, on: connection)
+                try await ledger.paymentSucceeded(.init(invoiceID: invoice.id, transactionID: payment.transactionID, paidAt: Date(), card: nil, token: nil), acquirer: acquirer.name, actor: actor, on: connection, journal: &journal)
             case .declined(let payment):
                 let decline = payment.decline ?? Decline(code: 0, message: DeclineReason.forCode(0).russian)
-                try await ledger.paymentFailed(invoiceID: invoice.id, transactionID: payment.transactionID, decline: decline, actor: actor, on: connection)
+                try await ledger.paymentFailed(invoiceID: invoice.id, transactionID: payment.transactionID, decline: decline, actor: actor, on: connection, journal: &journal)
             case .requiresAuthentication:
                 // Saved-card charges carry no 3-D Secure branch; the notification will settle it.
                 break
@@ -135,10 +135,10 @@ struct PaymentPageController {
     /// Starts a new attempt after a decline: a fresh invoice for the same plan.
     @Sendable func retry(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let language = PageLanguage(request: request)
-        let outcome = try await services.database.transaction { connection -> CheckoutService.Outcome in
+        let outcome = try await services.database.journaledTransaction { connection, journal -> CheckoutService.Outcome in
             let invoice = try await loadInvoice(request, context, on: connection)
             let owner = AuthenticatedUser(id: invoice.userID, email: invoice.email)
-            return try await CheckoutService(services: services).checkout(user: owner, planIDOrCode: invoice.planID.uuidString, email: invoice.email, on: connection)
+            return try await CheckoutService(services: services).checkout(user: owner, planIDOrCode: invoice.planID.uuidString, email: invoice.email, on: connection, journal: &journal)
         }
         return .redirect(to: "\(publicURL)/pay/\(outcome.invoice.id.lowercased)?lang=\(language.rawValue)", type: .normal)
     }

@@ -32,7 +32,7 @@ struct CheckoutController {
         let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
         let requestHash = SHA256.hash(data: Data(buffer: body)).map { String(format: "%02x", $0) }.joined()
 
-        let stored = try await services.database.transaction { connection -> StoredResponse in
+        let stored = try await services.database.journaledTransaction { connection, journal -> StoredResponse in
             if let key {
                 try await services.idempotency.lockKey(userID: user.id, key: key, on: connection)
                 if let previous = try await services.idempotency.find(userID: user.id, key: key, on: connection) {
@@ -42,7 +42,7 @@ struct CheckoutController {
                     return previous
                 }
             }
-            let outcome = try await CheckoutService(services: services).checkout(user: user, planIDOrCode: input.planId, email: input.email, on: connection)
+            let outcome = try await CheckoutService(services: services).checkout(user: user, planIDOrCode: input.planId, email: input.email, on: connection, journal: &journal)
             let response = StoredResponse(
                 requestHash: requestHash,
                 status: outcome.created ? 201 : 200,

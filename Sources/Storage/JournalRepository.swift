@@ -1,0 +1,53 @@
+import PostgresNIO
+
+/// Writes a `Journal` into `state_transitions`, `outbox_events` and `acquiring_log` with a single
+/// statement: a payment notification then costs one round trip for all its records, not five.
+public struct JournalRepository: Sendable {
+    public init() {}
+
+    public func write(_ journal: Journal, on connection: PostgresConnection) async throws {
+        guard !journal.isEmpty else { return }
+        var bindings = PostgresBindings()
+        var inserts: [String] = []
+
+        if !journal.transitions.isEmpty {
+            let rows = try journal.transitions.map { transition in
+                try bindings.row(transition.entity, transition.id, transition.from, transition.to, transition.event, transition.actor)
+            }
+            inserts.append("INSERT INTO state_transitions (entity, entity_id, from_state, to_state, event, actor) VALUES \(rows.joined(separator: ", "))")
+        }
+        if !journal.events.isEmpty {
+            let rows = try journal.events.map { event in
+                try bindings.row(event.type, event.aggregateID, event.payload, casts: [2: "jsonb"])
+            }
+            inserts.append("INSERT INTO outbox_events (type, aggregate_id, payload) VALUES \(rows.joined(separator: ", "))")
+        }
+        if !journal.acquiringLog.isEmpty {
+            let rows = try journal.acquiringLog.map { entry in
+                try bindings.row(
+                    entry.acquirer, entry.direction.rawValue, entry.operation, entry.transactionID, entry.invoiceID,
+                    entry.httpStatus, entry.code, entry.message, entry.payload, entry.durationMilliseconds
+                )
+            }
+            inserts.append("""
+                INSERT INTO acquiring_log (acquirer, direction, operation, transaction_id, invoice_id, http_status, code, message, payload, duration_ms)
+                VALUES \(rows.joined(separator: ", "))
+                """)
+        }
+        // Data-modifying CTEs all run, in one statement, whatever the final SELECT reads.
+        let ctes = inserts.enumerated().map { "write\($0.offset) AS (\($0.element))" }.joined(separator: ",\n")
+        let sql = "WITH \(ctes)\nSELECT 1"
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger)
+    }
+}
+
+extension PostgresBindings {
+    /// Appends the values of one VALUES row and returns its placeholders, e.g. `($4, $5, $6::jsonb)`.
+    fileprivate mutating func row(_ values: (any PostgresEncodable & Sendable)?..., casts: [Int: String] = [:]) throws -> String {
+        let placeholders = try values.enumerated().map { index, value in
+            if let value { try append(value) } else { appendNull() }
+            return "$\(count)" + (casts[index].map { "::\($0)" } ?? "")
+        }
+        return "(" + placeholders.joined(separator: ", ") + ")"
+    }
+}
