@@ -8,7 +8,7 @@ public enum DatabaseURL {
         public var description: String
     }
 
-    public static func configuration(from text: String) throws -> PostgresClient.Configuration {
+    public static func configuration(from text: String, poolSize: Int = 8) throws -> PostgresClient.Configuration {
         guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
               let host = url.host, !host.isEmpty
         else { throw Invalid(description: "expected postgres://user[:password]@host[:port]/database") }
@@ -25,7 +25,7 @@ public enum DatabaseURL {
             host: host, port: url.port ?? 5432, username: url.user ?? "postgres",
             password: url.password, database: database, tls: tls
         )
-        configuration.options.maximumConnections = 20
+        configuration.options.maximumConnections = poolSize
         return configuration
     }
 }

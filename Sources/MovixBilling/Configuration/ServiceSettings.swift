@@ -17,8 +17,9 @@ enum DevelopmentDefaults {
 extension Settings {
     func databaseConfiguration() throws -> PostgresClient.Configuration {
         let url = try string("DATABASE_URL")
+        let poolSize = try positiveInteger("MOVIX_DATABASE_POOL_SIZE", default: 8)
         do {
-            return try DatabaseURL.configuration(from: url)
+            return try DatabaseURL.configuration(from: url, poolSize: poolSize)
         } catch let error as DatabaseURL.Invalid {
             throw SettingError(name: "DATABASE_URL", problem: "is not a PostgreSQL URL: \(error)")
         }

@@ -33,6 +33,14 @@ struct Settings {
         return port
     }
 
+    func positiveInteger(_ name: String, default fallback: Int) throws -> Int {
+        guard let text = optional(name) else { return fallback }
+        guard let value = Int(text), value > 0 else {
+            throw SettingError(name: name, problem: "must be a positive integer, got \"\(text)\"")
+        }
+        return value
+    }
+
     func url(_ name: String, default fallback: String? = nil) throws -> String {
         let text = try string(name, default: fallback)
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {

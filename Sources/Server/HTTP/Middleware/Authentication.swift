@@ -19,7 +19,9 @@ public enum DevelopmentTokens {
     public static func mint(user: UUID, email: String?, secret: String, lifetime: TimeInterval) async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: Date().addingTimeInterval(lifetime)))
+        // Whole seconds: some JWT libraries reject a fractional `exp`.
+        let expiry = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + lifetime).rounded(.down))
+        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: expiry))
         return try await keys.sign(claims)
     }
 }
