@@ -20,13 +20,19 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let document = Document(type: type, title: title, status: Int(status.code), detail: detail)
-        let json = try JSONEncoder().encode(document)
+        let json = try Self.encoder.encode(document)
         return Response(
             status: status,
             headers: [.contentType: "application/problem+json"],
             body: .init(byteBuffer: ByteBuffer(bytes: json))
         )
     }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     private struct Document: Encodable {
         var type: String
