@@ -14,8 +14,15 @@ actor TestPostgres {
 
     let cluster = LocalPostgresCluster(
         dataDirectory: packageRoot + "/.data/test-postgres",
-        port: Int(ProcessInfo.processInfo.environment["MOVIX_TEST_POSTGRES_PORT"] ?? "") ?? 54329
+        port: Int(ProcessInfo.processInfo.environment["MOVIX_TEST_POSTGRES_PORT"] ?? "") ?? checkoutPort
     )
+
+    /// A port of this checkout's own (55000-58999, from its path), so that two checkouts on one
+    /// machine can run their tests side by side.
+    static var checkoutPort: Int {
+        let hash = packageRoot.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+        return 55_000 + Int(hash % 4_000)
+    }
     private var template: Task<Void, any Error>?
 
     /// A new database with every migration applied, for one test.
