@@ -6,7 +6,7 @@ import PostgresNIO
 public struct InvoiceRepository: Sendable {
     public init() {}
 
-    private static let columns = """
+    static let columns = """
         id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer,
         acquirer_transaction_id, payment_method_id, period_start, period_end,
         failure_code, failure_message, email, created_at, paid_at
@@ -69,30 +69,34 @@ public struct InvoiceRepository: Sendable {
     private func invoices(_ rows: PostgresRowSequence) async throws -> [Invoice] {
         var invoices: [Invoice] = []
         for try await row in rows {
-            let cells = row.makeRandomAccess()
-            let currency = Currency(rawValue: try cells["currency"].decode(String.self)) ?? .rub
-            let periodStart = try cells["period_start"].decode(Date?.self)
-            let periodEnd = try cells["period_end"].decode(Date?.self)
-            let failureCode = try cells["failure_code"].decode(Int?.self)
-            invoices.append(Invoice(
-                id: try cells["id"].decode(UUID.self),
-                userID: try cells["user_id"].decode(UUID.self),
-                subscriptionID: try cells["subscription_id"].decode(UUID.self),
-                planID: try cells["plan_id"].decode(UUID.self),
-                kind: Invoice.Kind(rawValue: try cells["kind"].decode(String.self)) ?? .initial,
-                amount: Money(amount: try cells["amount"].decode(Int64.self), currency: currency),
-                status: InvoiceStatus(rawValue: try cells["status"].decode(String.self)) ?? .created,
-                acquirer: try cells["acquirer"].decode(String.self),
-                acquirerTransactionID: try cells["acquirer_transaction_id"].decode(String?.self),
-                paymentMethodID: try cells["payment_method_id"].decode(UUID?.self),
-                period: zip(periodStart, periodEnd).map { BillingPeriod(start: $0, end: $1) },
-                failure: try failureCode.map { Decline(code: $0, message: try cells["failure_message"].decode(String?.self) ?? "") },
-                email: try cells["email"].decode(String?.self),
-                createdAt: try cells["created_at"].decode(Date.self),
-                paidAt: try cells["paid_at"].decode(Date?.self)
-            ))
+            invoices.append(try Self.invoice(from: row.makeRandomAccess()))
         }
         return invoices
+    }
+
+    /// An invoice from a row that has `columns`.
+    static func invoice(from cells: PostgresRandomAccessRow) throws -> Invoice {
+        let currency = Currency(rawValue: try cells["currency"].decode(String.self)) ?? .rub
+        let periodStart = try cells["period_start"].decode(Date?.self)
+        let periodEnd = try cells["period_end"].decode(Date?.self)
+        let failureCode = try cells["failure_code"].decode(Int?.self)
+        return Invoice(
+            id: try cells["id"].decode(UUID.self),
+            userID: try cells["user_id"].decode(UUID.self),
+            subscriptionID: try cells["subscription_id"].decode(UUID.self),
+            planID: try cells["plan_id"].decode(UUID.self),
+            kind: Invoice.Kind(rawValue: try cells["kind"].decode(String.self)) ?? .initial,
+            amount: Money(amount: try cells["amount"].decode(Int64.self), currency: currency),
+            status: InvoiceStatus(rawValue: try cells["status"].decode(String.self)) ?? .created,
+            acquirer: try cells["acquirer"].decode(String.self),
+            acquirerTransactionID: try cells["acquirer_transaction_id"].decode(String?.self),
+            paymentMethodID: try cells["payment_method_id"].decode(UUID?.self),
+            period: zip(periodStart, periodEnd).map { BillingPeriod(start: $0, end: $1) },
+            failure: try failureCode.map { Decline(code: $0, message: try cells["failure_message"].decode(String?.self) ?? "") },
+            email: try cells["email"].decode(String?.self),
+            createdAt: try cells["created_at"].decode(Date.self),
+            paidAt: try cells["paid_at"].decode(Date?.self)
+        )
     }
 }
 

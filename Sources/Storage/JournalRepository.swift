@@ -45,8 +45,7 @@ extension PostgresBindings {
     /// Appends the values of one VALUES row and returns its placeholders, e.g. `($4, $5, $6::jsonb)`.
     fileprivate mutating func row(_ values: (any PostgresEncodable & Sendable)?..., casts: [Int: String] = [:]) throws -> String {
         let placeholders = try values.enumerated().map { index, value in
-            if let value { try append(value) } else { appendNull() }
-            return "$\(count)" + (casts[index].map { "::\($0)" } ?? "")
+            try placeholder(for: value) + (casts[index].map { "::\($0)" } ?? "")
         }
         return "(" + placeholders.joined(separator: ", ") + ")"
     }

@@ -16,26 +16,6 @@ public struct SavedCard: Sendable, Hashable {
 public struct PaymentMethodRepository: Sendable {
     public init() {}
 
-    /// Saves a card the acquirer tokenised; the same token saved twice is one card. The newest
-    /// card becomes the viewer's default for renewals.
-    @discardableResult
-    public func save(userID: UUID, acquirer: String, token: String, card: CardDetails?, on connection: PostgresConnection) async throws -> UUID {
-        let rows = try await connection.query("""
-            WITH saved AS (
-                INSERT INTO payment_methods (id, user_id, acquirer, token, card_first_six, card_last_four, card_brand, exp_month, exp_year)
-                VALUES (\(UUID()), \(userID), \(acquirer), \(token), \(card?.firstSix), \(card?.lastFour), \(card?.brand), \(card?.expiryMonth), \(card?.expiryYear))
-                ON CONFLICT (acquirer, token) DO UPDATE SET revoked = false
-                RETURNING id
-            ), made_default AS (
-                UPDATE customers SET default_payment_method_id = (SELECT id FROM saved), updated_at = now()
-                WHERE user_id = \(userID)
-            )
-            SELECT id FROM saved
-            """, logger: connection.logger)
-        for try await id in rows.decode(UUID.self) { return id }
-        throw PostgresRowMissing(query: "save payment method")
-    }
-
     public func cards(userID: UUID, on connection: PostgresConnection) async throws -> [SavedCard] {
         var cards: [SavedCard] = []
         let rows = try await connection.query("""

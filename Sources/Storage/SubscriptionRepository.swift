@@ -16,22 +16,6 @@ public struct SubscriptionRepository: Sendable {
             """, logger: connection.logger)
     }
 
-    /// Locks a subscription and reads how many months a plan buys, in one round trip: what a
-    /// payment needs to extend access.
-    public func lock(id: UUID, planMonthsOf planID: UUID, on connection: PostgresConnection) async throws -> (Subscription, months: Int)? {
-        let rows = try await connection.query("""
-            SELECT s.id, s.user_id, s.plan_id, s.status, s.current_period_start, s.current_period_end, s.auto_renew, s.cancel_at_period_end, p.period_months
-            FROM subscriptions s, plans p
-            WHERE s.id = \(id) AND p.id = \(planID)
-            FOR UPDATE OF s
-            """, logger: connection.logger)
-        for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, months)
-            in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool, Int).self) {
-            return (Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd), months)
-        }
-        return nil
-    }
-
     /// The viewer's subscription that is not over yet, locked.
     public func lockCurrent(userID: UUID, on connection: PostgresConnection) async throws -> Subscription? {
         try await subscriptions(connection.query(

@@ -10,6 +10,7 @@ struct BillingServices: Sendable {
     let plans = PlanRepository()
     let customers = CustomerRepository()
     let paymentMethods = PaymentMethodRepository()
+    let payments = PaymentRepository()
     let subscriptions = SubscriptionRepository()
     let invoices = InvoiceRepository()
     let idempotency = IdempotencyRepository()

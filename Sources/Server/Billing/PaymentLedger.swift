@@ -38,20 +38,23 @@ struct PaymentLedger: Sendable {
     /// anything changed.
     @discardableResult
     func paymentSucceeded(_ payment: Payment, acquirer: String, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> Bool {
-        guard var invoice = try await services.invoices.lock(id: payment.invoiceID, on: connection) else {
+        guard let locked = try await services.payments.lockForPayment(invoiceID: payment.invoiceID, on: connection) else {
             services.logger.error("payment for an unknown invoice", metadata: ["invoice": "\(payment.invoiceID)", "transaction": "\(payment.transactionID)"])
             return false
         }
-        guard case .move = invoice.status.applying(.paymentSucceeded) else { return false }
-
+        var invoice = locked.invoice
+        guard case .move(let from, let to) = invoice.status.applying(.paymentSucceeded) else { return false }
+        invoice.status = to
         invoice.acquirerTransactionID = payment.transactionID
         invoice.paidAt = payment.paidAt
         invoice.failure = nil
-        if let token = payment.token {
-            invoice.paymentMethodID = try await services.paymentMethods.save(userID: invoice.userID, acquirer: acquirer, token: token, card: payment.card, on: connection)
-        }
-        invoice.period = try await grantAccess(for: invoice, paidAt: payment.paidAt, actor: actor, on: connection, journal: &journal)
-        try await move(&invoice, on: .paymentSucceeded, actor: actor, on: connection, journal: &journal)
+
+        var subscription = locked.subscription
+        let extended = grantAccess(to: &subscription, for: &invoice, months: locked.periodMonths, paidAt: payment.paidAt, actor: actor, journal: &journal)
+        let card = payment.token.map { PaymentRepository.CardToSave(acquirer: acquirer, token: $0, card: payment.card) }
+        invoice.paymentMethodID = try await services.payments.recordPayment(invoice, subscription: extended ? subscription : nil, card: card, on: connection)
+
+        journal.recordTransition(entity: "invoice", id: invoice.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.paymentSucceeded.rawValue, actor: actor)
         journal.enqueueEvent(type: "invoice.paid", aggregateID: invoice.subscriptionID, payload: eventPayload(invoice))
         Counter(label: "movix_payments_total", dimensions: [("outcome", "paid")]).increment()
         return true
@@ -70,16 +73,13 @@ struct PaymentLedger: Sendable {
         return true
     }
 
-    /// Activates (or, for a second payment, extends) the invoice's subscription; returns the
-    /// period this payment bought.
-    private func grantAccess(for invoice: Invoice, paidAt: Date, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> BillingPeriod? {
-        guard let (locked, months) = try await services.subscriptions.lock(id: invoice.subscriptionID, planMonthsOf: invoice.planID, on: connection)
-        else { return nil }
-        var subscription = locked
+    /// Activates (or, for a second payment, extends) the subscription and sets the period the
+    /// invoice bought; returns whether the subscription changed.
+    private func grantAccess(to subscription: inout Subscription, for invoice: inout Invoice, months: Int, paidAt: Date, actor: String, journal: inout Journal) -> Bool {
         let event: SubscriptionEvent = subscription.status == .pending ? .activate : .renew
         guard case .move(let from, let to) = subscription.status.applying(event) else {
             services.logger.error("paid invoice cannot extend its subscription", metadata: ["invoice": "\(invoice.id)", "subscription_status": "\(subscription.status.rawValue)"])
-            return nil
+            return false
         }
         // A second paid invoice (a late Pay for an abandoned attempt) extends access instead of overlapping it.
         let running = subscription.status == .pending ? nil : subscription.currentPeriod
@@ -87,11 +87,11 @@ struct PaymentLedger: Sendable {
         subscription.status = to
         subscription.planID = invoice.planID
         subscription.currentPeriod = BillingPeriod(start: running?.start ?? bought.start, end: bought.end)
-        try await services.subscriptions.update(subscription, on: connection)
+        invoice.period = bought
         journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
         let type = event == .activate ? "subscription.activated" : "subscription.renewed"
         journal.enqueueEvent(type: type, aggregateID: subscription.id, payload: eventPayload(subscription))
-        return bought
+        return true
     }
 
     private func move(_ invoice: inout Invoice, on event: InvoiceEvent, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
