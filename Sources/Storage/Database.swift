@@ -17,7 +17,13 @@ public struct Database: Sendable {
     ) async throws -> Result {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
+            // Wait for the pool's run loop to be entered, so the first query does not race it.
+            let (started, signal) = AsyncStream.makeStream(of: Void.self)
+            group.addTask {
+                signal.finish()
+                await client.run()
+            }
+            for await _ in started {}
             defer { group.cancelAll() }
             return try await body(Database(client: client, logger: logger))
         }
