@@ -26,13 +26,14 @@ enum TestServer {
         )
     }
 
-    /// Serves the app on a random port for the duration of `body`.
-    static func run(database: Database, acquirerURL: String = "http://127.0.0.1:9", _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    /// Serves the app on a random port for the duration of `body`. `.router` runs requests without
+    /// a socket, and without an HTTP client that would follow redirects to the public URL.
+    static func run(database: Database, acquirerURL: String = "http://127.0.0.1:9", setup: TestingSetup = .ahc(.http), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let app = try await buildApplication(
             configuration: configuration(acquirerURL: acquirerURL), database: database,
             httpClient: .shared, metricsRegistry: PrometheusCollectorRegistry(), logger: testLogger
         )
-        try await app.test(.ahc(.http)) { client in try await body(client) }
+        try await app.test(setup) { client in try await body(client) }
     }
 
     static func token(for user: UUID) async throws -> String {

@@ -1,0 +1,88 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Metrics
+import NIOCore
+import Prometheus
+import Server
+import Testing
+
+/// The process-wide metrics registry; MetricsSystem can be bootstrapped once per process.
+let testMetricsRegistry: PrometheusCollectorRegistry = {
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    return registry
+}()
+
+@Suite("Ops routes and the payment page's own endpoints")
+struct OpsAndPagesTests {
+    @Test("health probes answer; metrics count requests by route and payments by outcome")
+    func healthAndMetrics() async throws {
+        try await withTestDatabase { database in
+            let app = try await buildApplication(
+                configuration: TestServer.configuration(), database: database, httpClient: .shared,
+                metricsRegistry: testMetricsRegistry, logger: testLogger
+            )
+            try await app.test(.ahc(.http)) { client in
+                #expect(try await client.execute(uri: "/health/live", method: .get).status == .ok)
+                #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
+
+                let viewer = try await Viewer.make()
+                let invoiceID = try json(try await client.checkout(viewer).body)["invoice_id"] as! String
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased()), client: client)
+
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                #expect(metrics.contains(#"hb_requests{http_route="/v1/checkout",http_request_method="POST",http_response_status_code="201"}"#))
+                #expect(metrics.contains(#"http_server_request_duration_bucket{http_route="/webhooks/{acquirer}/{kind}""#))
+                #expect(metrics.contains(#"movix_payments_total{outcome="paid"}"#))
+            }
+        }
+    }
+
+    @Test("the status endpoint reports the decline; retry starts a new invoice for the same plan")
+    func statusAndRetry() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database, setup: .router) { client in
+                let viewer = try await Viewer.make()
+                let invoiceID = try json(try await client.checkout(viewer, plan: "premium_6m").body)["invoice_id"] as! String
+                _ = try await Notifications.send("fail", Notifications.failFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased()), client: client)
+
+                let status = try json(try await client.execute(uri: "/pay/\(invoiceID)/status", method: .get).body)
+                #expect(status["status"] as? String == "failed")
+                #expect((status["failure"] as? [String: Any])?["code"] as? Int == 5051)
+
+                let page = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)", method: .get).body)
+                #expect(page.contains("Недостаточно средств на карте"))
+                #expect(page.contains("Movix Premium, 6 месяцев"))
+
+                let retry = try await client.execute(uri: "/pay/\(invoiceID)/retry?lang=en", method: .post)
+                #expect(retry.status == .seeOther)
+                let location = try #require(retry.headers[.location])
+                #expect(location.hasPrefix("http://billing.test/pay/") && !location.contains(invoiceID))
+                let invoices = try json(try await client.execute(uri: "/v1/invoices", method: .get, headers: viewer.headers).body)["invoices"] as? [[String: Any]]
+                #expect(invoices?.map { $0["status"] as? String } == ["created", "failed"])
+                #expect((invoices?.first?["plan"] as? [String: Any])?["code"] as? String == "premium_6m")
+
+                #expect(try await client.execute(uri: "/pay/\(UUID())", method: .get).status == .notFound)
+            }
+        }
+    }
+
+    @Test("the demo page buys for the demo user and lands on the payment page")
+    func demo() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database, setup: .router) { client in
+                let page = String(buffer: try await client.execute(uri: "/demo?lang=en", method: .get).body)
+                #expect(page.contains(#"data-plan-code="premium_12m""#))
+                let checkout = try await client.execute(
+                    uri: "/demo/checkout?lang=en", method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "plan_code=premium_3m")
+                )
+                #expect(checkout.status == .seeOther)
+                #expect(checkout.headers[.location]?.hasPrefix("http://billing.test/pay/") == true)
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE amount = 79900 AND status = 'created'") == 1)
+            }
+        }
+    }
+}
