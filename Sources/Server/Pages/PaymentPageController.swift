@@ -81,54 +81,13 @@ struct PaymentPageController {
         var paymentMethodId: String
     }
 
-    /// Charges a card the viewer saved earlier; the outcome arrives as for any payment.
+    /// Charges a card the viewer saved earlier and answers with the status it led to.
     @Sendable func payWithSavedCard(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
         let input = try decodeBody(SavedCardRequest.self, from: try await request.body.collect(upTo: context.maxUploadSize))
         guard let methodID = UUID(uuidString: input.paymentMethodId) else { throw Problem.invalid("payment_method_id is not a UUID.") }
-        let ledger = PaymentLedger(services: services)
-        // The invoice moves to pending and commits before the acquirer is called, so that its
-        // Check (which locks the same row) does not wait on us.
-        let (invoice, token) = try await services.database.journaledTransaction { connection, journal -> (Invoice, String) in
-            guard let id = UUID(uuidString: try context.parameters.require("id")),
-                  var invoice = try await services.invoices.lock(id: id, on: connection) else { throw Problem.notFound("No such invoice.") }
-            guard invoice.status.isOpen else {
-                throw Problem(.conflict, type: "invoice-not-payable", title: "Invoice not payable", detail: "The invoice is \(invoice.status.rawValue).")
-            }
-            guard let token = try await services.paymentMethods.token(methodID: methodID, userID: invoice.userID, on: connection) else {
-                throw Problem.invalid("payment_method_id is not one of your saved cards.")
-            }
-            invoice.paymentMethodID = methodID
-            try await ledger.chargeStarted(invoice: &invoice, actor: "user:\(invoice.userID.lowercased)", on: connection, journal: &journal)
-            return (invoice, token)
-        }
-        let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
-        let plan = try await services.database.read { try await services.plans.plan(id: invoice.planID, on: $0) }
-        let charge = SavedCardCharge(
-            invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount, token: token,
-            description: plan?.title ?? "Movix", email: invoice.email, initiatedByCardholder: true,
-            idempotencyKey: "charge-\(invoice.id.lowercased)"
-        )
-        let outcome: ChargeOutcome
-        do {
-            outcome = try await acquirer.chargeSavedCard(charge)
-        } catch let error as AcquirerUnavailable {
-            // Unknown outcome: the invoice stays pending until a notification or reconciliation says.
-            services.logger.warning("saved-card charge outcome unknown", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
-            return StatusBody(status: InvoiceStatus.pending.rawValue, failure: nil)
-        }
-        let actor = "acquirer:\(acquirer.name)"
-        try await services.database.journaledTransaction { connection, journal in
-            switch outcome {
-            case .succeeded(let payment):
-                try await ledger.paymentSucceeded(.init(invoiceID: invoice.id, transactionID: payment.transactionID, paidAt: Date(), card: nil, token: nil), acquirer: acquirer.name, actor: actor, on: connection, journal: &journal)
-            case .declined(let payment):
-                let decline = payment.decline ?? Decline(code: 0, message: DeclineReason.forCode(0).russian)
-                try await ledger.paymentFailed(invoiceID: invoice.id, transactionID: payment.transactionID, decline: decline, actor: actor, on: connection, journal: &journal)
-            case .requiresAuthentication:
-                // Saved-card charges carry no 3-D Secure branch; the notification will settle it.
-                break
-            }
-        }
+        let rawID = try context.parameters.require("id")
+        guard let invoiceID = UUID(uuidString: rawID) else { throw Problem.notFound("No invoice \(rawID).") }
+        try await SavedCardPayment(services: services).pay(invoiceID: invoiceID, paymentMethodID: methodID)
         return try await status(request, context: context)
     }
 
