@@ -40,6 +40,11 @@ public struct PaymentClaim: Sendable {
 /// How long a viewer has to pay an invoice once it is created.
 public let checkoutLifetime: TimeInterval = 24 * 60 * 60
 
+/// Whether an invoice created at `createdAt` is too old to be paid at `now`.
+public func checkoutExpired(createdAt: Date, now: Date) -> Bool {
+    now.timeIntervalSince(createdAt) > checkoutLifetime
+}
+
 /// Judges a Check: the invoice must exist, belong to the paying account, ask for exactly this
 /// amount in this currency, be open, and not be stale.
 public func decideCheck(invoice: InvoiceForCheck?, claim: PaymentClaim, now: Date) -> CheckDecision {
@@ -47,6 +52,6 @@ public func decideCheck(invoice: InvoiceForCheck?, claim: PaymentClaim, now: Dat
     guard let account = claim.accountID, UUID(uuidString: account) == invoice.userID else { return .wrongAccount }
     guard claim.amount == invoice.amount else { return .wrongAmount }
     guard invoice.status.isOpen else { return .notAccepted }
-    guard now.timeIntervalSince(invoice.createdAt) <= checkoutLifetime else { return .expired }
+    guard !checkoutExpired(createdAt: invoice.createdAt, now: now) else { return .expired }
     return .accept
 }

@@ -39,6 +39,11 @@ struct CheckDecisionTests {
         #expect(decideCheck(invoice: invoice(status), claim: claim(), now: created).rawValue == 13)
     }
 
+    @Test func expiryIsTwentyFourHours() {
+        #expect(!checkoutExpired(createdAt: created, now: created.addingTimeInterval(24 * 3600)))
+        #expect(checkoutExpired(createdAt: created, now: created.addingTimeInterval(24 * 3600 + 1)))
+    }
+
     @Test func staleInvoiceIs20() {
         let later = created.addingTimeInterval(checkoutLifetime + 1)
         #expect(decideCheck(invoice: invoice(), claim: claim(), now: later).rawValue == 20)

@@ -68,6 +68,21 @@ struct CheckoutTests {
         }
     }
 
+    @Test("an invoice too old to be paid is replaced, not handed out again")
+    func staleInvoice() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let viewer = try await Viewer.make()
+                let first = try json(try await client.checkout(viewer).body)["invoice_id"] as? String
+                try await database.client.query("UPDATE invoices SET created_at = now() - interval '25 hours'", logger: testLogger)
+                let again = try await client.checkout(viewer)
+                #expect(again.status == .created)
+                #expect(try json(again.body)["invoice_id"] as? String != first)
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE status = 'canceled'") == 1)
+            }
+        }
+    }
+
     @Test("concurrent checkouts of one viewer make one invoice")
     func concurrentCheckouts() async throws {
         try await withTestDatabase { database in

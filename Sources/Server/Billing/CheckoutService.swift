@@ -16,7 +16,8 @@ struct CheckoutService: Sendable {
     }
 
     /// Returns the viewer's open invoice for this plan, or creates one. An open invoice for
-    /// another plan is abandoned first, unless a payment for it is already under way.
+    /// another plan, or one too old to be paid, is abandoned first, unless a payment for it is
+    /// already under way.
     func checkout(user: AuthenticatedUser, planIDOrCode: String, email: String?, on connection: PostgresConnection, journal: inout Journal, now: Date = Date()) async throws -> Outcome {
         // One checkout per viewer at a time: the second waits here and then sees the first's invoice.
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("checkout/" + user.id.lowercased), 0))", logger: connection.logger)
@@ -34,7 +35,8 @@ struct CheckoutService: Sendable {
         }
 
         if var open = try await services.invoices.lockOpen(userID: user.id, on: connection) {
-            if open.planID == plan.id { return Outcome(invoice: open, plan: plan, created: false) }
+            let stale = open.status == .created && checkoutExpired(createdAt: open.createdAt, now: now)
+            if open.planID == plan.id && !stale { return Outcome(invoice: open, plan: plan, created: false) }
             let transition = open.status.applying(.abandoned)
             guard case .move(let from, let to) = transition else {
                 throw Problem(.conflict, type: "payment-in-progress", title: "A payment is in progress", detail: "A payment for invoice \(open.id.lowercased) is being processed; wait for its result.")
