@@ -134,6 +134,26 @@ struct NotificationTests {
         }
     }
 
+    @Test("X-Content-HMAC over the URL-decoded body is accepted when Content-HMAC is absent")
+    func decodedSignature() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                var fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased())
+                fields.append(("Description", "Movix Premium, 1 месяц"))
+                let body = FormEncoding.encode(fields)
+                let decoded = try #require(body.removingPercentEncoding)
+                let response = try await client.execute(
+                    uri: "/webhooks/cloudpayments/pay", method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded", .init("X-Content-HMAC")!: Notifications.signature(decoded)],
+                    body: ByteBuffer(string: body)
+                )
+                #expect(response.status == .ok)
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE status = 'paid'") == 1)
+            }
+        }
+    }
+
     @Test("JSON notifications are accepted too")
     func jsonNotification() async throws {
         try await withTestDatabase { database in
