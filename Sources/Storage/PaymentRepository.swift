@@ -41,6 +41,7 @@ public struct PaymentRepository: Sendable {
             JOIN subscriptions s ON s.id = i.subscription_id
             JOIN plans p ON p.id = i.plan_id
             WHERE i.id = \(invoiceID)
+            -- The invoice first, then its subscription: checkout locks them in the same order.
             FOR UPDATE OF i, s
             """, logger: connection.logger)
         for try await row in rows {

@@ -83,6 +83,26 @@ struct CheckoutTests {
         }
     }
 
+    @Test("a checkout racing a Pay for the same viewer never deadlocks or fails")
+    func checkoutRacingPay() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                for _ in 0..<15 {
+                    let viewer = try await Viewer.make()
+                    let invoiceID = try json(try await client.checkout(viewer).body)["invoice_id"] as! String
+                    let pay = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased())
+                    async let paid = Notifications.send("pay", pay, client: client)
+                    async let switched = client.checkout(viewer, plan: "premium_3m")
+                    let (payStatus, checkoutStatus) = try await (paid.0, switched.status)
+                    #expect(payStatus == .ok)
+                    #expect([.ok, .created, .conflict].contains(checkoutStatus), "checkout answered \(checkoutStatus)")
+                }
+                // Whatever won each race, the money was recorded: every Pay left its invoice paid.
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE status = 'paid'") == 15)
+            }
+        }
+    }
+
     @Test("concurrent checkouts of one viewer make one invoice")
     func concurrentCheckouts() async throws {
         try await withTestDatabase { database in

@@ -25,16 +25,18 @@ struct CheckoutService: Sendable {
         guard let plan = try await services.plans.plan(idOrCode: planIDOrCode, on: connection), plan.active else {
             throw Problem.invalid("plan_id \"\(planIDOrCode)\" is not a plan on sale; see GET /v1/plans")
         }
+        // Invoice, then subscription, then customer: the order a payment locks them in, so that a
+        // checkout racing a Pay for the same viewer cannot deadlock with it.
+        let openInvoice = try await services.invoices.lockOpen(userID: user.id, on: connection)
+        let current = try await services.subscriptions.lockCurrent(userID: user.id, on: connection)
         let email = email ?? user.email
         try await services.customers.upsert(userID: user.id, email: email, on: connection)
-
-        let current = try await services.subscriptions.lockCurrent(userID: user.id, on: connection)
         if let current, current.status != .pending {
-            let until = current.currentPeriod.map { " until \(ISO8601DateFormatter().string(from: $0.end))" } ?? ""
+            let until = current.currentPeriod.map { " until \($0.end.formatted(.iso8601))" } ?? ""
             throw Problem(.conflict, type: "already-subscribed", title: "Already subscribed", detail: "You already have a \(current.status.rawValue) subscription\(until).")
         }
 
-        if var open = try await services.invoices.lockOpen(userID: user.id, on: connection) {
+        if var open = openInvoice {
             let stale = open.status == .created && checkoutExpired(createdAt: open.createdAt, now: now)
             if open.planID == plan.id && !stale { return Outcome(invoice: open, plan: plan, created: false) }
             let transition = open.status.applying(.abandoned)
