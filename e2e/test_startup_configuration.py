@@ -45,3 +45,23 @@ def test_serve_refuses_a_bad_setting_and_names_it(change, named):
     run = subprocess.run([str(h.BINARY), "serve"], env=env, capture_output=True, text=True, timeout=30)
     assert run.returncode == 78, run
     assert f"Configuration error: {named}" in run.stderr, run.stderr
+
+
+def test_serve_refuses_a_database_that_is_not_migrated(movix):
+    """`serve` does not start on an old schema; it says to run `migrate` (which then fixes it)."""
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(h.POSTGRES_PORT), "-U", "postgres", "-d", "postgres", "-X", "-q",
+         "-c", "DROP DATABASE IF EXISTS movix_unmigrated", "-c", "CREATE DATABASE movix_unmigrated"],
+        check=True, capture_output=True, timeout=30,
+    )
+    env = {"PATH": "/usr/bin:/bin", **VALID,
+           "DATABASE_URL": f"postgres://postgres@127.0.0.1:{h.POSTGRES_PORT}/movix_unmigrated", "MOVIX_HTTP_PORT": "1"}
+    refused = subprocess.run([str(h.BINARY), "serve"], env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 78, refused
+    assert "run `movix-billing migrate` first" in refused.stderr, refused.stderr
+
+    migrated = subprocess.run([str(h.BINARY), "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert migrated.returncode == 0, migrated
+    assert "Applied migrations: 1, 2." in migrated.stdout, migrated.stdout
+    again = subprocess.run([str(h.BINARY), "migrate"], env=env, capture_output=True, text=True, timeout=60)
+    assert "Database is up to date." in again.stdout, again.stdout

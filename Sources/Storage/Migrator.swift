@@ -30,6 +30,27 @@ public struct Migrator: Sendable {
         }.sorted { $0.version < $1.version }
     }
 
+    /// The shipped migrations this database has not applied, so a server can refuse to start on an
+    /// old schema instead of failing request by request.
+    public func pending(_ migrations: [Migration]? = nil) async throws -> [Int] {
+        let shipped = try (migrations ?? Self.bundledMigrations()).map(\.version)
+        let exists = try await database.read { connection -> Bool in
+            for try await found in try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: database.logger).decode(Bool.self) {
+                return found
+            }
+            return false
+        }
+        guard exists else { return shipped }
+        let applied = try await database.read { connection -> Set<Int> in
+            var versions = Set<Int>()
+            for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: database.logger).decode(Int.self) {
+                versions.insert(version)
+            }
+            return versions
+        }
+        return shipped.filter { !applied.contains($0) }
+    }
+
     /// Applies what is missing in one transaction under an advisory lock, so that several processes
     /// starting at once apply each migration exactly once. Returns the versions applied now.
     @discardableResult

@@ -20,6 +20,13 @@ struct Serve: AsyncParsableCommand {
             databaseConfiguration = try settings.databaseConfiguration()
         } catch { exitWithConfigurationError(error) }
 
+        let pending = try await Database.withConnected(databaseConfiguration, logger: logger) { try await Migrator(database: $0).pending() }
+        guard pending.isEmpty else {
+            exitWithConfigurationError(SettingError(
+                name: "DATABASE_URL", problem: "points at a database without migrations \(pending.map(String.init).joined(separator: ", ")); run `movix-billing migrate` first"
+            ))
+        }
+
         let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
         let app = try await buildApplication(
             configuration: server, database: Database(client: client, logger: logger),
