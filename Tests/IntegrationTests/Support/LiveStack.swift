@@ -23,37 +23,59 @@ struct LiveStack: Sendable {
 
     static func run(database: Database, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
         let billingPort = try freePort()
-        let sandbox = SandboxConfiguration(
-            host: "127.0.0.1", port: 0, publicID: TestServer.publicID, apiSecret: TestServer.apiSecret,
-            notificationBaseURL: "http://127.0.0.1:\(billingPort)/webhooks/cloudpayments",
-            retrySchedule: [.milliseconds(100), .milliseconds(200)]
+        let sandboxPort = try freePort()
+        let sandboxURL = "http://127.0.0.1:\(sandboxPort)"
+        let sandbox = buildSandboxApplication(
+            configuration: SandboxConfiguration(
+                host: "127.0.0.1", port: sandboxPort, publicID: TestServer.publicID, apiSecret: TestServer.apiSecret,
+                notificationBaseURL: "http://127.0.0.1:\(billingPort)/webhooks/cloudpayments",
+                retrySchedule: [.milliseconds(100), .milliseconds(200)]
+            ),
+            logger: testLogger
         )
-        try await buildSandboxApplication(configuration: sandbox, logger: testLogger).test(.live) { sandboxClient in
-            let sandboxURL = "http://127.0.0.1:\(sandboxClient.port!)"
-            var configuration = TestServer.configuration(acquirerURL: sandboxURL)
-            configuration.port = billingPort
-            let billing = try await buildApplication(
-                configuration: configuration, database: database, httpClient: .shared,
-                metricsRegistry: PrometheusCollectorRegistry(), logger: testLogger
-            )
-            let services = ServiceGroup(configuration: .init(services: [billing], logger: testLogger))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await services.run() }
-                // A graceful stop, as on SIGTERM, rather than cancelling the server mid-connection.
-                defer { Task { await services.triggerGracefulShutdown() } }
-                let stack = LiveStack(billingURL: "http://127.0.0.1:\(billingPort)", sandboxURL: sandboxURL, database: database)
+        var configuration = TestServer.configuration(acquirerURL: sandboxURL)
+        configuration.port = billingPort
+        let billing = try await buildApplication(
+            configuration: configuration, database: database, httpClient: .shared,
+            metricsRegistry: PrometheusCollectorRegistry(), logger: testLogger
+        )
+        // Services stop in reverse order: the sandbox first, so that it sends nothing to a billing
+        // server that is gone (whose port another test may have by then).
+        let services = ServiceGroup(configuration: .init(services: [billing, sandbox], logger: testLogger))
+        let stack = LiveStack(billingURL: "http://127.0.0.1:\(billingPort)", sandboxURL: sandboxURL, database: database)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            do {
                 try await stack.waitUntilReady()
                 try await body(stack)
+            } catch {
+                await stack.stop(services, group: &group)
+                throw error
             }
+            await stack.stop(services, group: &group)
         }
     }
 
+    /// A graceful stop, as on SIGTERM; after 10 s of waiting, cancellation, so a stuck shutdown
+    /// cannot hang the test run.
+    private func stop(_ services: ServiceGroup, group: inout ThrowingTaskGroup<Void, any Error>) async {
+        await services.triggerGracefulShutdown()
+        group.addTask {
+            try await Task.sleep(for: .seconds(10))
+            throw LiveStackError(message: "the servers did not stop within 10 s")
+        }
+        _ = try? await group.next()
+        group.cancelAll()
+    }
+
     private func waitUntilReady() async throws {
-        for _ in 0..<100 {
-            if (try? await get(billingURL + "/health/ready").status) == 200 { return }
+        for _ in 0..<200 {
+            let billingReady = (try? await get(billingURL + "/health/ready").status) == 200
+            let sandboxReady = (try? await get(sandboxURL + "/sandbox/health").status) == 200
+            if billingReady && sandboxReady { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw LiveStackError(message: "billing server did not become ready")
+        throw LiveStackError(message: "the billing server or the sandbox did not become ready")
     }
 
     /// A plain HTTP exchange.
