@@ -15,15 +15,15 @@ public struct Database: Sendable {
     public static func withConnected<Result: Sendable>(
         _ configuration: PostgresClient.Configuration, logger: Logger, _ body: @Sendable (Database) async throws -> Result
     ) async throws -> Result {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        // The first query may be issued a moment before the child task below enters `run()`; the
+        // pool queues it, but warns. Waiting for `run()` instead raced its cancellation and hung the
+        // tests now and then, so the scoped pool's own logger only reports errors; the body's
+        // errors are thrown to the caller anyway.
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        let client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            // Wait for the pool's run loop to be entered, so the first query does not race it.
-            let (started, signal) = AsyncStream.makeStream(of: Void.self)
-            group.addTask {
-                signal.finish()
-                await client.run()
-            }
-            for await _ in started {}
+            group.addTask { await client.run() }
             defer { group.cancelAll() }
             return try await body(Database(client: client, logger: logger))
         }
