@@ -1,4 +1,5 @@
 import Acquiring
+import BillingCore
 import Logging
 import Storage
 
@@ -15,4 +16,11 @@ struct BillingServices: Sendable {
     let invoices = InvoiceRepository()
     let idempotency = IdempotencyRepository()
     let logger: Logger
+
+    /// The acquirer's card form for an invoice, described by its plan's title.
+    func browserCheckout(for invoice: Invoice, description: String) throws -> (any Acquirer, BrowserCheckout) {
+        let acquirer = try acquirers.acquirer(for: invoice)
+        let request = CheckoutRequest(invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount, description: description, email: invoice.email)
+        return (acquirer, acquirer.browserCheckout(for: request))
+    }
 }

@@ -118,7 +118,13 @@ struct PaymentLedger: Sendable {
     }
 
     private func json(_ fields: [String: String]) -> String {
-        let data = (try? JSONEncoder().encode(fields)) ?? Data("{}".utf8)
+        let data = (try? Self.eventEncoder.encode(fields)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
+
+    private static let eventEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
 }

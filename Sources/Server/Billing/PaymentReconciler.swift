@@ -19,8 +19,7 @@ struct PaymentReconciler: Sendable {
     }
 
     func reconcile(_ invoice: Invoice) async -> Finding {
-        guard invoice.status == .pending,
-              let acquirer = services.acquirers.acquirer(named: invoice.acquirer) else { return .unknown }
+        guard invoice.status == .pending, let acquirer = try? services.acquirers.acquirer(for: invoice) else { return .unknown }
         let payment: AcquirerPayment?
         do {
             payment = try await acquirer.findPayment(invoiceID: invoice.id)

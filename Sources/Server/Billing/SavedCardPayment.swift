@@ -26,7 +26,7 @@ struct SavedCardPayment: Sendable {
             return (invoice, token)
         }
 
-        let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
+        let acquirer = try services.acquirers.acquirer(for: invoice)
         let plan = try await services.database.read { try await services.plans.plan(id: invoice.planID, on: $0) }
         let charge = SavedCardCharge(
             invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount, token: token,

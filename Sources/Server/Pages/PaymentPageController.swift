@@ -46,11 +46,7 @@ struct PaymentPageController {
             invoice = try await services.database.read { try await services.invoices.find(id: invoice.id, on: $0) } ?? invoice
         }
         let payable = invoice.status == .created || finding == .noCompletedPayment
-        let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
-        let browser = acquirer.browserCheckout(for: CheckoutRequest(
-            invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount,
-            description: plan?.title ?? "Movix", email: invoice.email
-        ))
+        let (_, browser) = try services.browserCheckout(for: invoice, description: plan?.title ?? "Movix")
         let config = PageConfig(
             invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, payable: payable,
             statusUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/status",

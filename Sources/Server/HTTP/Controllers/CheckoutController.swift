@@ -46,7 +46,7 @@ struct CheckoutController {
             let response = StoredResponse(
                 requestHash: requestHash,
                 status: outcome.created ? 201 : 200,
-                body: String(decoding: try APICoding.encoder.encode(responseBody(outcome)), as: UTF8.self)
+                body: String(decoding: try APICoding.encoder.encode(try responseBody(outcome)), as: UTF8.self)
             )
             if let key { try await services.idempotency.save(userID: user.id, key: key, response: response, on: connection) }
             return response
@@ -58,13 +58,9 @@ struct CheckoutController {
         )
     }
 
-    private func responseBody(_ outcome: CheckoutService.Outcome) -> CheckoutResponseBody {
+    private func responseBody(_ outcome: CheckoutService.Outcome) throws -> CheckoutResponseBody {
         let invoice = outcome.invoice
-        let acquirer = services.acquirers.acquirer(named: invoice.acquirer) ?? services.acquirers.primary
-        let browser = acquirer.browserCheckout(for: CheckoutRequest(
-            invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount,
-            description: outcome.plan.title, email: invoice.email
-        ))
+        let (acquirer, browser) = try services.browserCheckout(for: invoice, description: outcome.plan.title)
         return CheckoutResponseBody(
             invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, amount: MoneyBody(invoice.amount),
             plan: PlanBody(outcome.plan), paymentUrl: PaymentPageController.url(for: invoice.id, publicURL: publicURL),
