@@ -34,7 +34,7 @@ BINARY = Path(os.environ.get("MOVIX_BILLING_BIN", ROOT / ".build" / "debug" / "m
 
 HTTP_PORT = int(os.environ.get("MOVIX_E2E_HTTP_PORT", "18080"))
 SANDBOX_PORT = int(os.environ.get("MOVIX_E2E_SANDBOX_PORT", "18090"))
-POSTGRES_PORT = int(os.environ.get("MOVIX_E2E_POSTGRES_PORT", "54330"))
+POSTGRES_PORT = int(os.environ.get("MOVIX_E2E_POSTGRES_PORT", "25430"))
 READY_TIMEOUT = float(os.environ.get("MOVIX_E2E_READY_TIMEOUT", "120"))
 # The database `dev` creates in its cluster (superuser postgres, trust auth on 127.0.0.1).
 DATABASE = os.environ.get("MOVIX_E2E_DATABASE", "movix_billing")

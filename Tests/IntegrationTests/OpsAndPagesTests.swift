@@ -55,6 +55,11 @@ struct OpsAndPagesTests {
                 let page = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)", method: .get).body)
                 #expect(page.contains("Недостаточно средств на карте"))
                 #expect(page.contains("Movix Premium, 6 месяцев"))
+                let english = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)?lang=en", method: .get).body)
+                #expect(english.contains("Declined</span><span id=\"failure-message\">: Insufficient funds on the card"))
+                #expect(english.contains("/status?lang=en"))
+                let englishStatus = try json(try await client.execute(uri: "/pay/\(invoiceID)/status?lang=en", method: .get).body)
+                #expect((englishStatus["failure"] as? [String: Any])?["message"] as? String == "Insufficient funds on the card")
 
                 let retry = try await client.execute(uri: "/pay/\(invoiceID)/retry?lang=en", method: .post)
                 #expect(retry.status == .seeOther)

@@ -562,7 +562,7 @@ def main() -> int:
     ap.add_argument("--data-dir", default=".data/bench")
     ap.add_argument("--http-port", type=int, default=28080)
     ap.add_argument("--sandbox-port", type=int, default=28090)
-    ap.add_argument("--postgres-port", type=int, default=54340)
+    ap.add_argument("--postgres-port", type=int, default=25440)
     ap.add_argument("--keep-data", action="store_true", help="reuse .data/bench/postgres instead of a fresh cluster")
     args = ap.parse_args()
     if args.invoices < args.threads:

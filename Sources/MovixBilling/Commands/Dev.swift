@@ -37,7 +37,7 @@ struct Dev: AsyncParsableCommand {
             let dataDirectory = bootstrapSettings.optional("MOVIX_DATA_DIR") ?? ".data"
             let local = LocalPostgresCluster(
                 dataDirectory: dataDirectory + "/postgres",
-                port: try bootstrapSettings.port("MOVIX_DEV_POSTGRES_PORT", default: 54320)
+                port: try bootstrapSettings.port("MOVIX_DEV_POSTGRES_PORT", default: 25432)
             )
             say("Starting PostgreSQL in \(local.dataDirectory) on port \(local.port)...")
             try local.start()

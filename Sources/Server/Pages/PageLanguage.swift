@@ -1,3 +1,4 @@
+import BillingCore
 import Hummingbird
 
 /// The language a page speaks: Russian by default, English on request.
@@ -81,6 +82,12 @@ enum PageLanguage: String, Sendable {
             }
             return "\(name), \(months) \(word)"
         }
+    }
+
+    /// Why a payment was declined, for this page's reader: the acquirer's own cardholder message
+    /// is Russian, so English pages take the text for its reason code instead.
+    func declineMessage(_ decline: Decline) -> String {
+        self == .ru ? decline.message : DeclineReason.forCode(decline.code).english
     }
 
     /// The other language, for the switch link.

@@ -49,7 +49,7 @@ struct PaymentPageController {
         let (_, browser) = try services.browserCheckout(for: invoice, description: plan?.title ?? "Movix")
         let config = PageConfig(
             invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, payable: payable,
-            statusUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/status",
+            statusUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/status?lang=\(language.rawValue)",
             savedCardUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/saved-card",
             widget: browser.options, texts: language.texts
         )
@@ -57,7 +57,7 @@ struct PaymentPageController {
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
             planTitle: plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "", amount: Self.format(invoice.amount, language),
             status: invoice.status.rawValue, statusText: language.texts[invoice.status.rawValue] ?? invoice.status.rawValue,
-            failureMessage: invoice.failure?.message ?? "", isPayable: payable,
+            failureMessage: invoice.failure.map(language.declineMessage) ?? "", isPayable: payable,
             isPaid: invoice.status == .paid, isFailed: invoice.status == .failed || invoice.status == .canceled,
             savedCards: cards.map { SavedCardModel(id: $0.id.lowercased, label: "\($0.brand ?? "") \($0.mask)") },
             hasSavedCards: !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
@@ -69,7 +69,8 @@ struct PaymentPageController {
 
     @Sendable func status(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
         let invoice = try await services.database.read { connection -> Invoice in try await loadInvoice(request, context, on: connection) }
-        return StatusBody(status: invoice.status.rawValue, failure: invoice.failure.map { FailureBody(code: $0.code, message: $0.message) })
+        let language = PageLanguage(request: request)
+        return StatusBody(status: invoice.status.rawValue, failure: invoice.failure.map { FailureBody(code: $0.code, message: language.declineMessage($0)) })
     }
 
     /// The saved-card charge request body.

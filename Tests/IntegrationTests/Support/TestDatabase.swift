@@ -17,11 +17,12 @@ actor TestPostgres {
         port: Int(ProcessInfo.processInfo.environment["MOVIX_TEST_POSTGRES_PORT"] ?? "") ?? checkoutPort
     )
 
-    /// A port of this checkout's own (55000-58999, from its path), so that two checkouts on one
-    /// machine can run their tests side by side.
+    /// A port of this checkout's own (21000-24999, from its path), so that two checkouts on one
+    /// machine can run their tests side by side. Below Linux's ephemeral range (32768-60999): the
+    /// tests open thousands of client sockets, and one in TIME_WAIT on a server's port blocks it.
     static var checkoutPort: Int {
         let hash = packageRoot.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
-        return 55_000 + Int(hash % 4_000)
+        return 21_000 + Int(hash % 4_000)
     }
     private var template: Task<Void, any Error>?
 
