@@ -44,11 +44,23 @@ let package = Package(
             ],
             resources: [.copy("Migrations")]
         ),
+        // The use cases: checkout, notifications, payments, refunds, reconciliation, audit. No HTTP.
+        .target(
+            name: "Billing",
+            dependencies: [
+                "BillingCore", "Acquiring", "Storage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // A throwaway PostgreSQL cluster under the project folder, for `dev` and the tests.
+        .target(name: "LocalPostgres"),
         // The HTTP API, webhooks, payment page and ops routes.
         .target(
             name: "Server",
             dependencies: [
-                "BillingCore", "Acquiring", "Storage",
+                "BillingCore", "Acquiring", "Storage", "Billing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -72,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "MovixBilling",
             dependencies: [
-                "BillingCore", "Acquiring", "Storage", "Server", "SandboxAcquirer",
+                "BillingCore", "Acquiring", "Storage", "Billing", "Server", "SandboxAcquirer", "LocalPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,7 +103,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BillingCore", "Acquiring", "Storage", "Server", "SandboxAcquirer",
+                "BillingCore", "Acquiring", "Storage", "Billing", "Server", "SandboxAcquirer", "LocalPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

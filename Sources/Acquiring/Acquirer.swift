@@ -25,6 +25,12 @@ public protocol Acquirer: Sendable {
 
     /// The acquirer's latest payment for an invoice, for reconciliation; nil when it has none.
     func findPayment(invoiceID: UUID) async throws -> AcquirerPayment?
+
+    /// One payment by its transaction id, for reconciliation; nil when the acquirer has none.
+    func findPayment(transactionID: String) async throws -> AcquirerPayment?
+
+    /// The account id this acquirer knows a viewer by (its `AccountId`).
+    func accountID(for userID: UUID) -> String
 }
 
 /// The invoice a browser checkout is for.
@@ -61,6 +67,7 @@ public struct BrowserCheckout: Sendable, Encodable {
 public enum WidgetValue: Sendable, Encodable, Hashable {
     case string(String)
     case decimal(String)
+    case bool(Bool)
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
@@ -68,6 +75,7 @@ public enum WidgetValue: Sendable, Encodable, Hashable {
         case .string(let text): try container.encode(text)
         // A JSON number written from exact decimal text, never through Double.
         case .decimal(let text): try container.encode(Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) ?? 0)
+        case .bool(let flag): try container.encode(flag)
         }
     }
 }
@@ -98,18 +106,40 @@ public struct SavedCardCharge: Sendable {
 
 /// A payment as the acquirer reports it.
 public struct AcquirerPayment: Sendable, Hashable {
+    /// Where the payment stands at the acquirer.
+    public enum State: Sendable, Hashable {
+        /// The money was captured.
+        case succeeded
+        /// Declined (or voided): no money moved.
+        case declined(Decline)
+        /// Not finished: 3-D Secure open, or an authorisation hold that is not captured money.
+        case unfinished
+    }
+
     public var transactionID: String
     public var invoiceID: String?
+    public var accountID: String?
     public var amount: Money?
-    public var succeeded: Bool
-    public var decline: Decline?
+    public var state: State
+    public var card: CardDetails?
+    /// When the acquirer says it happened.
+    public var occurredAt: Date?
 
-    public init(transactionID: String, invoiceID: String?, amount: Money?, succeeded: Bool, decline: Decline?) {
+    public init(transactionID: String, invoiceID: String?, accountID: String? = nil, amount: Money?, state: State, card: CardDetails? = nil, occurredAt: Date? = nil) {
         self.transactionID = transactionID
         self.invoiceID = invoiceID
+        self.accountID = accountID
         self.amount = amount
-        self.succeeded = succeeded
-        self.decline = decline
+        self.state = state
+        self.card = card
+        self.occurredAt = occurredAt
+    }
+
+    public var succeeded: Bool { state == .succeeded }
+
+    public var decline: Decline? {
+        if case .declined(let decline) = state { return decline }
+        return nil
     }
 }
 
@@ -125,6 +155,20 @@ public enum ChargeOutcome: Sendable, Hashable {
 public enum RefundOutcome: Sendable, Hashable {
     case succeeded(refundTransactionID: String)
     case rejected(message: String)
+}
+
+/// The acquirer refused the request itself (`Success:false` with only a message): nothing was
+/// created, so nothing is unknown.
+public struct AcquirerRequestRejected: Error, CustomStringConvertible {
+    public var operation: String
+    public var message: String
+
+    public init(operation: String, message: String) {
+        self.operation = operation
+        self.message = message
+    }
+
+    public var description: String { "\(operation): \(message)" }
 }
 
 /// An acquirer call that did not get a usable answer; the outcome is unknown until reconciled.

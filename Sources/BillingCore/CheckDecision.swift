@@ -13,13 +13,14 @@ public enum CheckDecision: Int, Hashable, Sendable {
 
 /// The facts about an invoice that a Check is judged against.
 public struct InvoiceForCheck: Sendable {
-    public var userID: UUID
+    /// The account id the acquirer knows the invoice's owner by.
+    public var accountID: String
     public var amount: Money
     public var status: InvoiceStatus
     public var createdAt: Date
 
-    public init(userID: UUID, amount: Money, status: InvoiceStatus, createdAt: Date) {
-        self.userID = userID
+    public init(accountID: String, amount: Money, status: InvoiceStatus, createdAt: Date) {
+        self.accountID = accountID
         self.amount = amount
         self.status = status
         self.createdAt = createdAt
@@ -46,10 +47,10 @@ public func checkoutExpired(createdAt: Date, now: Date) -> Bool {
 }
 
 /// Judges a Check: the invoice must exist, belong to the paying account, ask for exactly this
-/// amount in this currency, be open, and not be stale.
+/// amount in this currency, be open (a declined attempt leaves it open for a retry), and not be stale.
 public func decideCheck(invoice: InvoiceForCheck?, claim: PaymentClaim, now: Date) -> CheckDecision {
     guard let invoice else { return .unknownInvoice }
-    guard let account = claim.accountID, UUID(uuidString: account) == invoice.userID else { return .wrongAccount }
+    guard claim.accountID == invoice.accountID else { return .wrongAccount }
     guard claim.amount == invoice.amount else { return .wrongAmount }
     guard invoice.status.isOpen else { return .notAccepted }
     guard !checkoutExpired(createdAt: invoice.createdAt, now: now) else { return .expired }

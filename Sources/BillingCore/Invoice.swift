@@ -1,6 +1,6 @@
 import Foundation
 
-/// A bill for one period of a subscription and its payment attempt.
+/// A bill for one period of a subscription; its payment attempts are `PaymentAttempt`s.
 public struct Invoice: Hashable, Sendable {
     /// Why the invoice was issued.
     public enum Kind: String, Hashable, Sendable, Codable {
@@ -22,8 +22,10 @@ public struct Invoice: Hashable, Sendable {
     public var email: String?
     public var createdAt: Date
     public var paidAt: Date?
+    /// The attempt whose money paid the invoice.
+    public var paidAttemptID: UUID?
 
-    public init(id: UUID, userID: UUID, subscriptionID: UUID, planID: UUID, kind: Kind, amount: Money, status: InvoiceStatus, acquirer: String, acquirerTransactionID: String? = nil, paymentMethodID: UUID? = nil, period: BillingPeriod? = nil, failure: Decline? = nil, email: String? = nil, createdAt: Date, paidAt: Date? = nil) {
+    public init(id: UUID, userID: UUID, subscriptionID: UUID, planID: UUID, kind: Kind, amount: Money, status: InvoiceStatus, acquirer: String, acquirerTransactionID: String? = nil, paymentMethodID: UUID? = nil, period: BillingPeriod? = nil, failure: Decline? = nil, email: String? = nil, createdAt: Date, paidAt: Date? = nil, paidAttemptID: UUID? = nil) {
         self.id = id
         self.userID = userID
         self.subscriptionID = subscriptionID
@@ -39,6 +41,7 @@ public struct Invoice: Hashable, Sendable {
         self.email = email
         self.createdAt = createdAt
         self.paidAt = paidAt
+        self.paidAttemptID = paidAttemptID
     }
 }
 

@@ -10,9 +10,9 @@ public enum InvoiceStatus: String, Hashable, Sendable, CaseIterable, Codable {
 public enum InvoiceEvent: String, Hashable, Sendable, CaseIterable {
     /// The acquirer asked whether to accept a payment (Check) and we said yes, or we sent a charge.
     case paymentStarted = "payment_started"
-    /// The acquirer reports money taken (Pay).
+    /// A matching attempt took the money (Pay).
     case paymentSucceeded = "payment_succeeded"
-    /// The acquirer reports a decline (Fail).
+    /// An attempt ended without money (Fail, or abandoned at 3-D Secure).
     case paymentFailed = "payment_failed"
     /// The viewer abandoned the invoice (a new checkout for another plan, or it expired).
     case abandoned
@@ -21,21 +21,20 @@ public enum InvoiceEvent: String, Hashable, Sendable, CaseIterable {
 extension InvoiceStatus {
     /// The invoice state machine as a pure function.
     ///
-    /// Money that the acquirer reports taken always wins: a Pay that arrives after a Fail of an
-    /// earlier attempt, or after the invoice was abandoned, still marks it paid, because the
-    /// viewer was charged and must get what they paid for. Nothing ever moves a paid invoice back.
+    /// A declined attempt ends the attempt, not the invoice: the invoice goes back to `created`
+    /// with its last failure shown, so the payer can retry in the same widget. Money taken for a
+    /// canceled or failed invoice does not revive it: that attempt is refunded instead
+    /// (`dispose(attemptID:amount:accountID:invoice:)`). Nothing ever moves a paid invoice back.
     public func applying(_ event: InvoiceEvent) -> Transition<InvoiceStatus> {
         switch (self, event) {
         case (.created, .paymentStarted): .move(from: self, to: .pending)
         case (.pending, .paymentStarted): .alreadyApplied(self)
 
-        case (.created, .paymentSucceeded), (.pending, .paymentSucceeded),
-             (.failed, .paymentSucceeded), (.canceled, .paymentSucceeded):
-            .move(from: self, to: .paid)
+        case (.created, .paymentSucceeded), (.pending, .paymentSucceeded): .move(from: self, to: .paid)
         case (.paid, .paymentSucceeded): .alreadyApplied(self)
 
-        case (.created, .paymentFailed), (.pending, .paymentFailed): .move(from: self, to: .failed)
-        case (.failed, .paymentFailed): .alreadyApplied(self)
+        case (.pending, .paymentFailed): .move(from: self, to: .created)
+        case (.created, .paymentFailed), (.failed, .paymentFailed): .alreadyApplied(self)
 
         case (.created, .abandoned): .move(from: self, to: .canceled)
         case (.canceled, .abandoned): .alreadyApplied(self)

@@ -20,6 +20,18 @@ public struct Subscription: Hashable, Sendable {
         self.cancelAtPeriodEnd = cancelAtPeriodEnd
     }
 
+    /// Whether access has run out at `now` while the row still says otherwise: such a subscription
+    /// counts as expired wherever it is read, and reconciliation marks it so.
+    public func hasLapsed(at now: Date) -> Bool {
+        guard status.grantsAccess, let period = currentPeriod else { return false }
+        return now >= period.end
+    }
+
+    /// The status as of `now`: a lapsed subscription is expired.
+    public func effectiveStatus(at now: Date) -> SubscriptionStatus {
+        hasLapsed(at: now) ? .expired : status
+    }
+
     /// Whether the viewer may watch at `now`.
     public func grantsAccess(at now: Date) -> Bool {
         guard status.grantsAccess, let period = currentPeriod else { return false }

@@ -35,7 +35,8 @@ extension SubscriptionStatus {
         case (.active, .cancel): .move(from: self, to: .canceled)
         case (.canceled, .cancel): .alreadyApplied(self)
 
-        case (.pastDue, .expire), (.canceled, .expire): .move(from: self, to: .expired)
+        // Without renewals an active subscription simply lapses at the end of its period.
+        case (.active, .expire), (.pastDue, .expire), (.canceled, .expire): .move(from: self, to: .expired)
         case (.expired, .expire): .alreadyApplied(self)
 
         default: .refused(self, reason: "\(event.rawValue) does not apply to a \(rawValue) subscription")

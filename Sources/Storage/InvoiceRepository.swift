@@ -9,7 +9,7 @@ public struct InvoiceRepository: Sendable {
     static let columns = """
         id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer,
         acquirer_transaction_id, payment_method_id, period_start, period_end,
-        failure_code, failure_message, email, created_at, paid_at
+        failure_code, failure_message, email, created_at, paid_at, paid_attempt_id
         """
 
     public func insert(_ invoice: Invoice, on connection: PostgresConnection) async throws {
@@ -34,6 +34,17 @@ public struct InvoiceRepository: Sendable {
             SELECT \(unescaped: Self.columns) FROM invoices
             WHERE user_id = \(userID) AND status IN ('created', 'pending') FOR UPDATE
             """, logger: connection.logger)).first
+    }
+
+    /// Pending invoices with no attempt under way, pending since before `cutoff`: a charge we sent
+    /// whose answer was lost. Reconciliation asks the acquirer about them.
+    public func pendingWithoutStartedAttempt(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [Invoice] {
+        try await invoices(connection.query("""
+            SELECT \(unescaped: Self.columns) FROM invoices i
+            WHERE i.status = 'pending' AND i.updated_at < \(cutoff)
+              AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.invoice_id = i.id AND a.status = 'started')
+            ORDER BY i.updated_at LIMIT \(limit)
+            """, logger: connection.logger))
     }
 
     public func find(id: UUID, on connection: PostgresConnection) async throws -> Invoice? {
@@ -61,6 +72,7 @@ public struct InvoiceRepository: Sendable {
                 failure_code = \(invoice.failure?.code),
                 failure_message = \(invoice.failure?.message),
                 paid_at = \(invoice.paidAt),
+                paid_attempt_id = \(invoice.paidAttemptID),
                 updated_at = now()
             WHERE id = \(invoice.id)
             """, logger: connection.logger)
@@ -76,26 +88,25 @@ public struct InvoiceRepository: Sendable {
 
     /// An invoice from a row that has `columns`.
     static func invoice(from cells: PostgresRandomAccessRow) throws -> Invoice {
-        let currency = Currency(rawValue: try cells["currency"].decode(String.self)) ?? .rub
         let periodStart = try cells["period_start"].decode(Date?.self)
         let periodEnd = try cells["period_end"].decode(Date?.self)
-        let failureCode = try cells["failure_code"].decode(Int?.self)
         return Invoice(
             id: try cells["id"].decode(UUID.self),
             userID: try cells["user_id"].decode(UUID.self),
             subscriptionID: try cells["subscription_id"].decode(UUID.self),
             planID: try cells["plan_id"].decode(UUID.self),
-            kind: Invoice.Kind(rawValue: try cells["kind"].decode(String.self)) ?? .initial,
-            amount: Money(amount: try cells["amount"].decode(Int64.self), currency: currency),
-            status: InvoiceStatus(rawValue: try cells["status"].decode(String.self)) ?? .created,
+            kind: try cells.decodeKnown("kind"),
+            amount: try cells.decodeMoney("amount"),
+            status: try cells.decodeKnown("status"),
             acquirer: try cells["acquirer"].decode(String.self),
             acquirerTransactionID: try cells["acquirer_transaction_id"].decode(String?.self),
             paymentMethodID: try cells["payment_method_id"].decode(UUID?.self),
             period: zip(periodStart, periodEnd).map { BillingPeriod(start: $0, end: $1) },
-            failure: try failureCode.map { Decline(code: $0, message: try cells["failure_message"].decode(String?.self) ?? "") },
+            failure: try cells.decodeDecline(code: "failure_code", message: "failure_message"),
             email: try cells["email"].decode(String?.self),
             createdAt: try cells["created_at"].decode(Date.self),
-            paidAt: try cells["paid_at"].decode(Date?.self)
+            paidAt: try cells["paid_at"].decode(Date?.self),
+            paidAttemptID: try cells["paid_attempt_id"].decode(UUID?.self)
         )
     }
 }

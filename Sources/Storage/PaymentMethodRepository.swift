@@ -6,10 +6,16 @@ import PostgresNIO
 public struct SavedCard: Sendable, Hashable {
     public var id: UUID
     public var acquirer: String
-    public var mask: String
+    /// The last four digits; the rest of the number is never shown.
+    public var lastFour: String
     public var brand: String?
     public var expiryMonth: Int?
     public var expiryYear: Int?
+
+    /// "Visa •••• 4242".
+    public var label: String {
+        [brand, "•••• " + lastFour].compactMap { $0 }.joined(separator: " ")
+    }
 }
 
 /// Saved cards (acquirer tokens) per viewer.
@@ -19,13 +25,12 @@ public struct PaymentMethodRepository: Sendable {
     public func cards(userID: UUID, on connection: PostgresConnection) async throws -> [SavedCard] {
         var cards: [SavedCard] = []
         let rows = try await connection.query("""
-            SELECT id, acquirer, card_first_six, card_last_four, card_brand, exp_month, exp_year
+            SELECT id, acquirer, card_last_four, card_brand, exp_month, exp_year
             FROM payment_methods WHERE user_id = \(userID) AND NOT revoked ORDER BY created_at DESC
             """, logger: connection.logger)
-        for try await (id, acquirer, firstSix, lastFour, brand, month, year)
-            in rows.decode((UUID, String, String?, String?, String?, Int?, Int?).self) {
-            let mask = (firstSix ?? "******") + "******" + (lastFour ?? "****")
-            cards.append(SavedCard(id: id, acquirer: acquirer, mask: mask, brand: brand, expiryMonth: month, expiryYear: year))
+        for try await (id, acquirer, lastFour, brand, month, year)
+            in rows.decode((UUID, String, String?, String?, Int?, Int?).self) {
+            cards.append(SavedCard(id: id, acquirer: acquirer, lastFour: lastFour ?? "????", brand: brand, expiryMonth: month, expiryYear: year))
         }
         return cards
     }

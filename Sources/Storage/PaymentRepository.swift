@@ -33,7 +33,7 @@ public struct PaymentRepository: Sendable {
         let rows = try await connection.query("""
             SELECT i.id, i.user_id, i.subscription_id, i.plan_id, i.kind, i.amount, i.currency, i.status, i.acquirer,
                    i.acquirer_transaction_id, i.payment_method_id, i.period_start, i.period_end,
-                   i.failure_code, i.failure_message, i.email, i.created_at, i.paid_at,
+                   i.failure_code, i.failure_message, i.email, i.created_at, i.paid_at, i.paid_attempt_id,
                    s.status AS subscription_status, s.plan_id AS subscription_plan_id,
                    s.current_period_start, s.current_period_end, s.auto_renew, s.cancel_at_period_end,
                    p.period_months
@@ -52,7 +52,7 @@ public struct PaymentRepository: Sendable {
             let subscription = Subscription(
                 id: invoice.subscriptionID, userID: invoice.userID,
                 planID: try cells["subscription_plan_id"].decode(UUID.self),
-                status: SubscriptionStatus(rawValue: try cells["subscription_status"].decode(String.self)) ?? .pending,
+                status: try cells.decodeKnown("subscription_status"),
                 currentPeriod: zip(start, end).map { BillingPeriod(start: $0, end: $1) },
                 autoRenew: try cells["auto_renew"].decode(Bool.self),
                 cancelAtPeriodEnd: try cells["cancel_at_period_end"].decode(Bool.self)
@@ -113,6 +113,7 @@ public struct PaymentRepository: Sendable {
                 failure_code = NULL,
                 failure_message = NULL,
                 paid_at = \(try bind(invoice.paidAt))::timestamptz,
+                paid_attempt_id = \(try bind(invoice.paidAttemptID))::uuid,
                 updated_at = now()
             WHERE id = \(try bind(invoice.id))
             RETURNING payment_method_id

@@ -38,7 +38,7 @@ public struct PlanRepository: Sendable {
         var plans: [Plan] = []
         for try await (id, code, tier, title, months, amount, currencyCode, active)
             in rows.decode((UUID, String, String, String, Int, Int64, String, Bool).self) {
-            guard let currency = Currency(rawValue: currencyCode) else { continue }
+            guard let currency = Currency(rawValue: currencyCode) else { throw UnknownDatabaseValue(column: "plans.currency", value: currencyCode) }
             plans.append(Plan(id: id, code: code, tier: tier, title: title, periodMonths: months, price: Money(amount: amount, currency: currency), active: active))
         }
         return plans

@@ -24,6 +24,25 @@ public struct SubscriptionRepository: Sendable {
         )).first
     }
 
+    public func lock(id: UUID, on connection: PostgresConnection) async throws -> Subscription? {
+        try await subscriptions(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE id = \(id) FOR UPDATE", logger: connection.logger
+        )).first
+    }
+
+    /// Subscriptions whose paid access ended by `now` but whose row still grants it.
+    public func lapsed(at now: Date, limit: Int, on connection: PostgresConnection) async throws -> [UUID] {
+        var ids: [UUID] = []
+        for try await id in try await connection.query("""
+            SELECT id FROM subscriptions
+            WHERE status IN ('active', 'past_due', 'canceled') AND current_period_end <= \(now)
+            ORDER BY current_period_end LIMIT \(limit)
+            """, logger: connection.logger).decode(UUID.self) {
+            ids.append(id)
+        }
+        return ids
+    }
+
     public func current(userID: UUID, on connection: PostgresConnection) async throws -> Subscription? {
         try await subscriptions(connection.query(
             "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE user_id = \(userID) AND status <> 'expired'",
@@ -49,15 +68,16 @@ public struct SubscriptionRepository: Sendable {
         var subscriptions: [Subscription] = []
         for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd)
             in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool).self) {
-            subscriptions.append(Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd))
+            subscriptions.append(try Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd))
         }
         return subscriptions
     }
 
-    private static func subscription(_ id: UUID, _ userID: UUID, _ planID: UUID, _ status: String, _ start: Date?, _ end: Date?, _ autoRenew: Bool, _ cancelAtPeriodEnd: Bool) -> Subscription {
-        Subscription(
+    private static func subscription(_ id: UUID, _ userID: UUID, _ planID: UUID, _ status: String, _ start: Date?, _ end: Date?, _ autoRenew: Bool, _ cancelAtPeriodEnd: Bool) throws -> Subscription {
+        guard let known = SubscriptionStatus(rawValue: status) else { throw UnknownDatabaseValue(column: "subscriptions.status", value: status) }
+        return Subscription(
             id: id, userID: userID, planID: planID,
-            status: SubscriptionStatus(rawValue: status) ?? .pending,
+            status: known,
             currentPeriod: zip(start, end).map { BillingPeriod(start: $0, end: $1) },
             autoRenew: autoRenew, cancelAtPeriodEnd: cancelAtPeriodEnd
         )

@@ -4,15 +4,15 @@ import Testing
 
 @Suite("Check decision")
 struct CheckDecisionTests {
-    let user = UUID()
+    let account = "acc_0123456789abcdef0123456789abcdef"
     let created = Date(timeIntervalSince1970: 1_800_000_000)
 
     func invoice(_ status: InvoiceStatus = .created) -> InvoiceForCheck {
-        InvoiceForCheck(userID: user, amount: .rub(29900), status: status, createdAt: created)
+        InvoiceForCheck(accountID: account, amount: .rub(29900), status: status, createdAt: created)
     }
 
     func claim(account: String? = nil, amount: Money? = .rub(29900)) -> PaymentClaim {
-        PaymentClaim(accountID: account ?? user.uuidString.lowercased(), amount: amount)
+        PaymentClaim(accountID: account ?? self.account, amount: amount)
     }
 
     @Test func acceptsAMatchingPayment() {

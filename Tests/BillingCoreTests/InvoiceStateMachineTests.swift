@@ -7,12 +7,12 @@ struct InvoiceStateMachineTests {
     static let expected: [(InvoiceStatus, InvoiceEvent, Transition<InvoiceStatus>)] = [
         (.created, .paymentStarted, .move(from: .created, to: .pending)),
         (.created, .paymentSucceeded, .move(from: .created, to: .paid)),
-        (.created, .paymentFailed, .move(from: .created, to: .failed)),
+        (.created, .paymentFailed, .alreadyApplied(.created)),
         (.created, .abandoned, .move(from: .created, to: .canceled)),
 
         (.pending, .paymentStarted, .alreadyApplied(.pending)),
         (.pending, .paymentSucceeded, .move(from: .pending, to: .paid)),
-        (.pending, .paymentFailed, .move(from: .pending, to: .failed)),
+        (.pending, .paymentFailed, .move(from: .pending, to: .created)),
         (.pending, .abandoned, .refused(.pending, reason: "a payment is in progress")),
 
         (.paid, .paymentStarted, .refused(.paid, reason: "invoice is already paid")),
@@ -21,12 +21,12 @@ struct InvoiceStateMachineTests {
         (.paid, .abandoned, .refused(.paid, reason: "invoice is already paid")),
 
         (.failed, .paymentStarted, .refused(.failed, reason: "invoice has failed; start a new checkout")),
-        (.failed, .paymentSucceeded, .move(from: .failed, to: .paid)),
+        (.failed, .paymentSucceeded, .refused(.failed, reason: "invoice has failed; start a new checkout")),
         (.failed, .paymentFailed, .alreadyApplied(.failed)),
         (.failed, .abandoned, .refused(.failed, reason: "invoice has failed; start a new checkout")),
 
         (.canceled, .paymentStarted, .refused(.canceled, reason: "invoice was canceled")),
-        (.canceled, .paymentSucceeded, .move(from: .canceled, to: .paid)),
+        (.canceled, .paymentSucceeded, .refused(.canceled, reason: "invoice was canceled")),
         (.canceled, .paymentFailed, .refused(.canceled, reason: "invoice was canceled")),
         (.canceled, .abandoned, .alreadyApplied(.canceled)),
     ]

@@ -4,7 +4,7 @@ import Testing
 @Suite("Subscription state machine")
 struct SubscriptionStateMachineTests {
     /// The allowed moves from DESIGN.md: pending -> active -> past_due -> active | expired;
-    /// active -> canceled -> expired; plus the repeats that are no-ops.
+    /// active -> canceled -> expired; active -> expired (a lapse, while nothing renews); plus the repeats that are no-ops.
     static let allowed: [SubscriptionStatus: [SubscriptionEvent: Transition<SubscriptionStatus>]] = [
         .pending: [.activate: .move(from: .pending, to: .active)],
         .active: [
@@ -12,6 +12,7 @@ struct SubscriptionStateMachineTests {
             .renew: .move(from: .active, to: .active),
             .renewalFailed: .move(from: .active, to: .pastDue),
             .cancel: .move(from: .active, to: .canceled),
+            .expire: .move(from: .active, to: .expired),
         ],
         .pastDue: [
             .renew: .move(from: .pastDue, to: .active),

@@ -21,7 +21,8 @@ struct NotificationTests {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
                 let (viewer, invoiceID) = try await openInvoice(client)
-                let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased())
+                let paidAt = Notifications.dateTime(Date())
+                let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, dateTime: paidAt)
                 let replies = try await withThrowingTaskGroup(of: String.self) { group in
                     for _ in 0..<20 {
                         group.addTask {
@@ -45,25 +46,28 @@ struct NotificationTests {
                 let body = try json(subscription.body)["subscription"] as? [String: Any]
                 #expect(body?["status"] as? String == "active")
                 let period = body?["current_period"] as? [String: String]
-                #expect(period?["start"] == "2026-11-27T10:00:00Z")
-                #expect(period?["end"] == "2026-12-27T10:00:00Z")
+                // Access starts when the acquirer says the money was taken (a plausible time).
+                let start = try #require(period?["start"])
+                #expect(start == paidAt.replacingOccurrences(of: " ", with: "T") + "Z")
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'succeeded'") == 1)
             }
         }
     }
 
-    @Test("Fail after Pay changes nothing")
+    @Test("Fail of another attempt after Pay changes nothing about the invoice")
     func failAfterPay() async throws {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
                 let (viewer, invoiceID) = try await openInvoice(client)
-                let account = viewer.id.uuidString.lowercased()
+                let account = viewer.account
                 _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: account), client: client)
-                let transitionsBefore = try await database.count("SELECT count(*)::int FROM state_transitions")
+                let transitionsBefore = try await database.count("SELECT count(*)::int FROM state_transitions WHERE entity <> 'payment_attempt'")
 
                 let (status, reply) = try await Notifications.send("fail", Notifications.failFields(invoiceID: invoiceID, accountID: account), client: client)
                 #expect(status == .ok)
                 #expect(reply == #"{"code":0}"#)
-                #expect(try await database.count("SELECT count(*)::int FROM state_transitions") == transitionsBefore)
+                #expect(try await database.count("SELECT count(*)::int FROM state_transitions WHERE entity <> 'payment_attempt'") == transitionsBefore)
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'declined'") == 1)
 
                 let invoice = try json(try await client.execute(uri: "/v1/invoices/\(invoiceID)", method: .get, headers: viewer.headers).body)
                 #expect(invoice["status"] as? String == "paid")
@@ -72,20 +76,25 @@ struct NotificationTests {
         }
     }
 
-    @Test("a Pay that arrives after a Fail of an earlier attempt still records the money")
+    @Test("a declined attempt leaves the invoice payable with its reason; a later attempt pays it")
     func payAfterFail() async throws {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
                 let (viewer, invoiceID) = try await openInvoice(client)
-                let account = viewer.id.uuidString.lowercased()
+                let account = viewer.account
                 _ = try await Notifications.send("fail", Notifications.failFields(invoiceID: invoiceID, accountID: account), client: client)
                 let failed = try json(try await client.execute(uri: "/v1/invoices/\(invoiceID)", method: .get, headers: viewer.headers).body)
-                #expect(failed["status"] as? String == "failed")
+                #expect(failed["status"] as? String == "created")
                 #expect((failed["failure"] as? [String: Any])?["code"] as? Int == 5051)
+                #expect((failed["failure"] as? [String: Any])?["message"] as? String == "Недостаточно средств на карте")
+                // A new attempt's Check is accepted: the decline ended the attempt, not the invoice.
+                let (_, check) = try await Notifications.send("check", Notifications.payFields(invoiceID: invoiceID, accountID: account), client: client)
+                #expect(check == #"{"code":0}"#)
 
                 _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: account), client: client)
                 let paid = try json(try await client.execute(uri: "/v1/invoices/\(invoiceID)", method: .get, headers: viewer.headers).body)
                 #expect(paid["status"] as? String == "paid")
+                #expect((paid["attempts"] as? [[String: Any]])?.map { $0["status"] as? String } == ["declined", "succeeded"])
             }
         }
     }
@@ -95,7 +104,7 @@ struct NotificationTests {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
                 let (viewer, invoiceID) = try await openInvoice(client)
-                let account = viewer.id.uuidString.lowercased()
+                let account = viewer.account
                 func check(_ fields: [(String, String)]) async throws -> String {
                     let (status, body) = try await Notifications.send("check", fields, client: client)
                     #expect(status == .ok)
@@ -119,7 +128,7 @@ struct NotificationTests {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
                 let (viewer, invoiceID) = try await openInvoice(client)
-                let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased())
+                let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account)
                 let forged = Notifications.signature(FormEncoding.encode(fields), secret: "not-the-secret")
                 let before = try await database.count("SELECT (SELECT count(*) FROM state_transitions) + (SELECT count(*) FROM acquiring_log)")
 
@@ -139,7 +148,7 @@ struct NotificationTests {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
                 let (viewer, invoiceID) = try await openInvoice(client)
-                var fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased())
+                var fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account)
                 fields.append(("Description", "Movix Premium, 1 месяц"))
                 let body = FormEncoding.encode(fields)
                 let decoded = try #require(body.removingPercentEncoding)
@@ -159,7 +168,7 @@ struct NotificationTests {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
                 let (viewer, invoiceID) = try await openInvoice(client)
-                let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased())
+                let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account)
                 let body = String(decoding: try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: fields)), as: UTF8.self)
                 let response = try await client.execute(
                     uri: "/webhooks/cloudpayments/pay", method: .post,

@@ -30,7 +30,7 @@ struct OpsAndPagesTests {
 
                 let viewer = try await Viewer.make()
                 let invoiceID = try json(try await client.checkout(viewer).body)["invoice_id"] as! String
-                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased()), client: client)
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account), client: client)
 
                 let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
                 #expect(metrics.contains(#"hb_requests{http_route="/v1/checkout",http_request_method="POST",http_response_status_code="201"}"#))
@@ -40,33 +40,47 @@ struct OpsAndPagesTests {
         }
     }
 
-    @Test("the status endpoint reports the decline; retry starts a new invoice for the same plan")
+    @Test("the status endpoint reports the decline and the page stays payable; retry of a canceled invoice needs the page token")
     func statusAndRetry() async throws {
         try await withTestDatabase { database in
             try await TestServer.run(database: database, setup: .router) { client in
                 let viewer = try await Viewer.make()
-                let invoiceID = try json(try await client.checkout(viewer, plan: "premium_6m").body)["invoice_id"] as! String
-                _ = try await Notifications.send("fail", Notifications.failFields(invoiceID: invoiceID, accountID: viewer.id.uuidString.lowercased()), client: client)
+                let checkout = try json(try await client.checkout(viewer, plan: "premium_6m").body)
+                let invoiceID = checkout["invoice_id"] as! String
+                let token = try #require(pageToken(checkout["payment_url"] as? String))
+                _ = try await Notifications.send("fail", Notifications.failFields(invoiceID: invoiceID, accountID: viewer.account), client: client)
 
                 let status = try json(try await client.execute(uri: "/pay/\(invoiceID)/status", method: .get).body)
-                #expect(status["status"] as? String == "failed")
+                #expect(status["status"] as? String == "declined")
                 #expect((status["failure"] as? [String: Any])?["code"] as? Int == 5051)
 
                 let page = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)", method: .get).body)
                 #expect(page.contains("Недостаточно средств на карте"))
                 #expect(page.contains("Movix Premium, 6 месяцев"))
+                #expect(page.contains(#"<form id="pay-form" >"#), "the pay form is shown again after a decline")
                 let english = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)?lang=en", method: .get).body)
-                #expect(english.contains("Declined</span><span id=\"failure-message\">: Insufficient funds on the card"))
+                #expect(english.contains("Payment declined; you can try again</span><span id=\"failure-message\">: Insufficient funds on the card"))
                 #expect(english.contains("/status?lang=en"))
                 let englishStatus = try json(try await client.execute(uri: "/pay/\(invoiceID)/status?lang=en", method: .get).body)
                 #expect((englishStatus["failure"] as? [String: Any])?["message"] as? String == "Insufficient funds on the card")
 
-                let retry = try await client.execute(uri: "/pay/\(invoiceID)/retry?lang=en", method: .post)
+                // Another plan replaces the open invoice; its page offers a new invoice for its plan.
+                #expect(try await client.checkout(viewer, plan: "premium_1m").status == .created)
+                let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+                let noToken = try await client.execute(uri: "/pay/\(invoiceID)/retry?lang=en", method: .post, headers: form)
+                #expect(noToken.status == .forbidden)
+                var crossSite = form
+                crossSite[.origin] = "https://evil.example"
+                let foreign = try await client.execute(uri: "/pay/\(invoiceID)/retry", method: .post, headers: crossSite, body: ByteBuffer(string: "page_token=\(token)"))
+                #expect(foreign.status == .forbidden)
+                #expect(try await database.count("SELECT count(*)::int FROM invoices") == 2)
+
+                let retry = try await client.execute(uri: "/pay/\(invoiceID)/retry?lang=en", method: .post, headers: form, body: ByteBuffer(string: "page_token=\(token)"))
                 #expect(retry.status == .seeOther)
                 let location = try #require(retry.headers[.location])
-                #expect(location.hasPrefix("http://billing.test/pay/") && !location.contains(invoiceID))
+                #expect(location.hasPrefix("http://billing.test/pay/") && !location.contains(invoiceID) && location.contains("?t="))
                 let invoices = try json(try await client.execute(uri: "/v1/invoices", method: .get, headers: viewer.headers).body)["invoices"] as? [[String: Any]]
-                #expect(invoices?.map { $0["status"] as? String } == ["created", "failed"])
+                #expect(invoices?.map { $0["status"] as? String } == ["created", "canceled", "canceled"])
                 #expect((invoices?.first?["plan"] as? [String: Any])?["code"] as? String == "premium_6m")
 
                 #expect(try await client.execute(uri: "/pay/\(UUID())", method: .get).status == .notFound)

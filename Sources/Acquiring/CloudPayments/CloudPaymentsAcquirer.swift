@@ -18,14 +18,20 @@ public struct CloudPaymentsAcquirer: Acquirer {
         self.signature = CloudPaymentsSignature(apiSecret: configuration.apiSecret)
     }
 
+    public func accountID(for userID: UUID) -> String {
+        AcquirerAccount.id(for: userID)
+    }
+
     public func browserCheckout(for request: CheckoutRequest) -> BrowserCheckout {
         var options: [String: WidgetValue] = [
             "publicId": .string(configuration.publicID),
             "amount": .decimal(request.amount.decimalString),
             "currency": .string(request.amount.currency.rawValue),
-            "invoiceId": .string(request.invoiceID.uuidString.lowercased()),
-            "accountId": .string(request.userID.uuidString.lowercased()),
+            "invoiceId": .string(request.invoiceID.lowercased),
+            "accountId": .string(accountID(for: request.userID)),
             "description": .string(request.description),
+            // Renewals charge the saved card, so the card is kept; the token comes with Pay.
+            "saveCard": .bool(true),
         ]
         if let email = request.email { options["email"] = .string(email) }
         return BrowserCheckout(scriptURL: configuration.widgetScriptURL, options: options)
@@ -43,20 +49,20 @@ public struct CloudPaymentsAcquirer: Acquirer {
     }
 
     public func chargeSavedCard(_ request: SavedCardCharge) async throws -> ChargeOutcome {
-        var fields = [
-            ("Amount", request.amount.decimalString),
-            ("Currency", request.amount.currency.rawValue),
-            ("AccountId", request.userID.uuidString.lowercased()),
-            ("Token", request.token),
-            ("TrInitiatorCode", request.initiatedByCardholder ? "1" : "0"),
-            ("PaymentScheduled", request.initiatedByCardholder ? "0" : "1"),
-            ("InvoiceId", request.invoiceID.uuidString.lowercased()),
-            ("Description", request.description),
+        var fields: [(String, CloudPaymentsField)] = [
+            ("Amount", .decimal(request.amount.decimalString)),
+            ("Currency", .text(request.amount.currency.rawValue)),
+            ("AccountId", .text(accountID(for: request.userID))),
+            ("Token", .text(request.token)),
+            ("TrInitiatorCode", .integer(request.initiatedByCardholder ? 1 : 0)),
+            ("PaymentScheduled", .integer(request.initiatedByCardholder ? 0 : 1)),
+            ("InvoiceId", .text(request.invoiceID.lowercased)),
+            ("Description", .text(request.description)),
         ]
-        if let email = request.email { fields.append(("Email", email)) }
-        let envelope = try await client.call("/payments/tokens/charge", fields: fields, requestID: request.idempotencyKey, invoiceID: request.invoiceID.uuidString.lowercased())
-        guard let model = envelope.Model, model.TransactionId != nil else {
-            throw AcquirerUnavailable(operation: "tokens/charge", detail: envelope.Message ?? "no transaction in the answer")
+        if let email = request.email { fields.append(("Email", .text(email))) }
+        let envelope = try await client.call("/payments/tokens/charge", fields: fields, requestID: request.idempotencyKey, invoiceID: request.invoiceID.lowercased)
+        guard let model = envelope.transaction else {
+            throw AcquirerRequestRejected(operation: "tokens/charge", message: envelope.Message ?? "no transaction in the answer")
         }
         if let acsURL = model.AcsUrl, let id = model.TransactionId {
             return .requiresAuthentication(transactionID: String(id), url: acsURL)
@@ -66,7 +72,7 @@ public struct CloudPaymentsAcquirer: Acquirer {
 
     public func refund(transactionID: String, amount: Money, idempotencyKey: String) async throws -> RefundOutcome {
         let envelope = try await client.call(
-            "/payments/refund", fields: [("TransactionId", transactionID), ("Amount", amount.decimalString)],
+            "/payments/refund", fields: [("TransactionId", .integerText(transactionID)), ("Amount", .decimal(amount.decimalString))],
             requestID: idempotencyKey, invoiceID: nil
         )
         guard envelope.Success, let refundID = envelope.Model?.TransactionId else {
@@ -77,8 +83,15 @@ public struct CloudPaymentsAcquirer: Acquirer {
 
     public func findPayment(invoiceID: UUID) async throws -> AcquirerPayment? {
         let envelope = try await client.call(
-            "/v2/payments/find", fields: [("InvoiceId", invoiceID.uuidString.lowercased())], requestID: nil, invoiceID: invoiceID.uuidString.lowercased()
+            "/v2/payments/find", fields: [("InvoiceId", .text(invoiceID.lowercased))], requestID: nil, invoiceID: invoiceID.lowercased
         )
-        return envelope.Model?.TransactionId == nil ? nil : envelope.Model?.payment
+        return envelope.transaction?.payment
+    }
+
+    public func findPayment(transactionID: String) async throws -> AcquirerPayment? {
+        let envelope = try await client.call(
+            "/payments/get", fields: [("TransactionId", .integerText(transactionID))], requestID: nil, invoiceID: nil
+        )
+        return envelope.transaction?.payment
     }
 }

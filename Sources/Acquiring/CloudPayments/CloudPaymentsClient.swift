@@ -13,20 +13,20 @@ struct CloudPaymentsClient: Sendable {
 
     /// Posts `fields` to `path` and decodes the envelope. Throws `AcquirerUnavailable` when no
     /// well-formed answer came back, because then the outcome is unknown.
-    func call(_ path: String, fields: [(String, String)], requestID: String?, invoiceID: String?) async throws -> CloudPaymentsEnvelope {
+    func call(_ path: String, fields: [(String, CloudPaymentsField)], requestID: String?, invoiceID: String?) async throws -> CloudPaymentsEnvelope {
         var request = HTTPClientRequest(url: configuration.apiURL + path)
         request.method = .POST
         let credentials = Data("\(configuration.publicID):\(configuration.apiSecret)".utf8).base64EncodedString()
         request.headers.add(name: "Authorization", value: "Basic \(credentials)")
         request.headers.add(name: "Content-Type", value: "application/json")
         if let requestID { request.headers.add(name: "X-Request-ID", value: requestID) }
-        let body = try JSONSerialization.data(withJSONObject: Dictionary(fields, uniquingKeysWith: { $1 }), options: [.sortedKeys])
+        let body = try JSONSerialization.data(withJSONObject: Dictionary(fields.map { ($0.0, $0.1.jsonValue) }, uniquingKeysWith: { $1 }), options: [.sortedKeys])
         request.body = .bytes(ByteBuffer(bytes: body))
 
         let started = ContinuousClock.now
         var entry = AcquiringLogEntry(
             acquirer: CloudPaymentsAcquirer.acquirerName, direction: .request, operation: path,
-            invoiceID: invoiceID, payload: "request: " + FormEncoding.encode(redacted(fields))
+            invoiceID: invoiceID, payload: "request: " + FormEncoding.encode(redacted(fields.map { ($0.0, $0.1.text) }))
         )
         do {
             let response = try await httpClient.execute(request, timeout: .seconds(30))

@@ -59,24 +59,46 @@ struct CloudPaymentsNotificationParser: Sendable {
 
     private static func card(_ field: (String) -> String?) -> CardDetails? {
         guard let firstSix = field("CardFirstSix"), let lastFour = field("CardLastFour") else { return nil }
-        // CardExpDate is MM/YY.
-        let expiry = field("CardExpDate")?.split(separator: "/").compactMap { Int($0) }
-        let month = expiry?.count == 2 ? expiry?[0] : nil
-        let year = expiry?.count == 2 ? expiry.map { 2000 + $0[1] } : nil
-        return CardDetails(firstSix: firstSix, lastFour: lastFour, brand: field("CardType"), expiryMonth: month, expiryYear: year)
+        let expiry = field("CardExpDate").flatMap(Self.expiry)
+        return CardDetails(firstSix: firstSix, lastFour: lastFour, brand: field("CardType"), expiryMonth: expiry?.month, expiryYear: expiry?.year)
+    }
+
+    /// `MM/YY`; anything else (including absurd numbers) is no expiry rather than an error, since
+    /// the expiry is informational and the payment itself must still be recorded.
+    static func expiry(_ text: String) -> (month: Int, year: Int)? {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, (1...2).contains(parts[0].count), parts[1].count == 2,
+              let month = Int(parts[0]), (1...12).contains(month), let year = Int(parts[1]), year >= 0
+        else { return nil }
+        return (month, 2000 + year)
     }
 }
 
-/// CloudPayments writes times as `yyyy-MM-dd HH:mm:ss` or `yyyy-MM-ddTHH:mm:ss`, in UTC.
+/// CloudPayments writes times as `yyyy-MM-dd HH:mm:ss` in UTC; its API also as
+/// `yyyy-MM-ddTHH:mm:ss`, sometimes with fractional seconds or a trailing `Z`. A value that is not
+/// a real date (month 99, year 300000) is nil, never rolled over into another date.
 enum CloudPaymentsDate {
     static func parse(_ text: String) -> Date? {
-        let digits = text.split(whereSeparator: { "-: T".contains($0) }).compactMap { Int($0) }
-        guard digits.count >= 6 else { return nil }
+        var body = Substring(text)
+        if body.hasSuffix("Z") { body = body.dropLast() }
+        if let dot = body.lastIndex(of: "."), body[body.index(after: dot)...].allSatisfy { $0.isASCII && $0.isNumber } { body = body[..<dot] }
+        let parts = body.split(omittingEmptySubsequences: false, whereSeparator: { "-: T".contains($0) })
+        guard parts.count == 6, parts[0].count == 4, parts.dropFirst().allSatisfy({ $0.count == 2 }),
+              parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } })
+        else { return nil }
+        let numbers = parts.compactMap { Int($0) }
+        guard numbers.count == 6, (2000...2999).contains(numbers[0]), (1...12).contains(numbers[1]), (1...31).contains(numbers[2]),
+              (0...23).contains(numbers[3]), (0...59).contains(numbers[4]), (0...59).contains(numbers[5])
+        else { return nil }
         var components = DateComponents()
         components.timeZone = TimeZone(identifier: "UTC")
-        (components.year, components.month, components.day) = (digits[0], digits[1], digits[2])
-        (components.hour, components.minute, components.second) = (digits[3], digits[4], digits[5])
-        return utcCalendar.date(from: components)
+        (components.year, components.month, components.day) = (numbers[0], numbers[1], numbers[2])
+        (components.hour, components.minute, components.second) = (numbers[3], numbers[4], numbers[5])
+        // February 30th would roll over into March: only a date that reads back the same is real.
+        guard let date = utcCalendar.date(from: components),
+              utcCalendar.component(.day, from: date) == numbers[2], utcCalendar.component(.month, from: date) == numbers[1]
+        else { return nil }
+        return date
     }
 
     private static let utcCalendar: Calendar = {

@@ -15,6 +15,12 @@ struct CloudPaymentsEnvelope: Decodable {
         Model = try? container.decodeIfPresent(CloudPaymentsTransaction.self, forKey: .Model)
     }
 
+    /// The transaction, when the answer has one; `Success:false` with only a `Message` is a
+    /// request error: no transaction exists.
+    var transaction: CloudPaymentsTransaction? {
+        Model?.TransactionId == nil ? nil : Model
+    }
+
     private enum CodingKeys: String, CodingKey {
         case Success, Message, Model
     }
@@ -26,9 +32,14 @@ struct CloudPaymentsTransaction: Decodable {
     var Amount: Decimal?
     var Currency: String?
     var InvoiceId: String?
+    var AccountId: String?
     var Status: String?
     var ReasonCode: Int?
-    var CardHolderMessage: String?
+    var CardFirstSix: String?
+    var CardLastFour: String?
+    var CardType: String?
+    var CreatedDateIso: String?
+    var ConfirmDateIso: String?
     var AcsUrl: String?
     var PaReq: String?
 
@@ -38,11 +49,26 @@ struct CloudPaymentsTransaction: Decodable {
     }
 
     var payment: AcquirerPayment {
-        let succeeded = Status == "Completed" || Status == "Authorized"
-        // AwaitingAuthentication is neither: the cardholder has not finished 3-D Secure.
-        let declined = Status == "Declined" || Status == "Cancelled"
-        let code = ReasonCode ?? 0
-        let decline = declined ? Decline(code: code, message: CardHolderMessage ?? DeclineReason.forCode(code).russian) : nil
-        return AcquirerPayment(transactionID: TransactionId.map(String.init) ?? "", invoiceID: InvoiceId, amount: money, succeeded: succeeded, decline: decline)
+        let state: AcquirerPayment.State
+        switch Status {
+        case "Completed": state = .succeeded
+        case "Declined", "Cancelled":
+            // The cardholder's text comes from the reason code, in the page's language, not from here.
+            let code = ReasonCode ?? 0
+            state = .declined(Decline(code: code, message: DeclineReason.forCode(code).russian))
+        // AwaitingAuthentication: 3-D Secure is open; Authorized: a hold, not captured money.
+        default: state = .unfinished
+        }
+        let card = zip(CardFirstSix, CardLastFour).map { CardDetails(firstSix: $0, lastFour: $1, brand: CardType, expiryMonth: nil, expiryYear: nil) }
+        return AcquirerPayment(
+            transactionID: TransactionId.map(String.init) ?? "", invoiceID: InvoiceId, accountID: AccountId, amount: money,
+            state: state, card: card, occurredAt: (ConfirmDateIso ?? CreatedDateIso).flatMap(CloudPaymentsDate.parse)
+        )
     }
+}
+
+/// Both values or none.
+private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
+    guard let a, let b else { return nil }
+    return (a, b)
 }

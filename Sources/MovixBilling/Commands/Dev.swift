@@ -1,6 +1,8 @@
 import ArgumentParser
+import Billing
 import Foundation
 import Hummingbird
+import LocalPostgres
 import PostgresNIO
 import SandboxAcquirer
 import Server
@@ -67,13 +69,18 @@ struct Dev: AsyncParsableCommand {
 
         let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
         let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
+        let database = Database(client: client, logger: logger)
+        let reconciliation = PeriodicReconciliation(
+            reconciliation: Reconciliation(services: makeBillingServices(configuration: server, database: database, httpClient: .shared, logger: logger), grace: 60),
+            interval: .seconds(60), logger: logger
+        )
         let api = try await buildApplication(
-            configuration: server, database: Database(client: client, logger: logger),
+            configuration: server, database: database,
             httpClient: .shared, metricsRegistry: registry, logger: logger,
             onServerRunning: { Self.printBanner(server: server, sandboxPort: sandbox.port, token: token) }
         )
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: buildSandboxApplication(configuration: sandbox, logger: logger)), .init(service: api)],
+            services: [.init(service: client), .init(service: buildSandboxApplication(configuration: sandbox, logger: logger)), .init(service: api), .init(service: reconciliation)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -51,7 +51,10 @@ extension Settings {
             internalToken: try string("MOVIX_INTERNAL_TOKEN"),
             cloudPayments: cloudPayments,
             watchURL: try url("MOVIX_WATCH_URL", default: "https://movix.example/watch"),
-            demoUserID: demoUserID
+            demoUserID: demoUserID,
+            webOrigin: try optional("MOVIX_WEB_ORIGIN").map { _ in try url("MOVIX_WEB_ORIGIN", default: "") },
+            jwtAudience: try string("MOVIX_JWT_AUDIENCE", default: DevelopmentTokens.defaultAudience),
+            jwtIssuer: optional("MOVIX_JWT_ISSUER")
         )
     }
 

@@ -1,5 +1,6 @@
 import Acquiring
 import AsyncHTTPClient
+import Billing
 import Foundation
 import Hummingbird
 import JWTKit
@@ -14,10 +15,11 @@ public func buildApplication(
     database: Database,
     httpClient: HTTPClient,
     metricsRegistry: PrometheusCollectorRegistry,
+    clock: BillingClock = .system,
     logger: Logger,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) async throws -> some ApplicationProtocol {
-    let router = try await buildRouter(configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry, logger: logger)
+    let router = try await buildRouter(configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry, clock: clock, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "movix-billing"),
@@ -32,12 +34,12 @@ public func buildRouter(
     database: Database,
     httpClient: HTTPClient,
     metricsRegistry: PrometheusCollectorRegistry,
+    clock: BillingClock = .system,
     logger: Logger
 ) async throws -> Router<BillingRequestContext> {
-    let acquiringLog = PostgresAcquiringLog(database: database)
-    let cloudPayments = CloudPaymentsAcquirer(configuration: configuration.cloudPayments, httpClient: httpClient, log: acquiringLog)
-    let services = BillingServices(database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, logger: logger)
+    let services = makeBillingServices(configuration: configuration, database: database, httpClient: httpClient, clock: clock, logger: logger)
     let keys = try await JWTKeyCollection.movix(configuration.tokenVerification)
+    let links = PaymentLinks(publicURL: configuration.publicURL, tokens: PageToken(secret: configuration.internalToken), clock: clock)
     let templates = try await MustacheLibrary(directory: try ServerResources.path("templates"))
 
     let router = Router(context: BillingRequestContext.self)
@@ -48,22 +50,32 @@ public func buildRouter(
     OpsController(database: database, registry: metricsRegistry, openAPIDocument: try ServerResources.text("openapi.yaml"))
         .addRoutes(to: router)
 
-    let api = router.group("v1").add(middleware: UserAuthenticationMiddleware(keys: keys))
+    let claims = ExpectedClaims(audience: configuration.jwtAudience, issuer: configuration.jwtIssuer)
+    let api = router.group("v1").add(middleware: UserAuthenticationMiddleware(keys: keys, expected: claims))
     PlansController(services: services).addRoutes(to: api.group("plans"))
-    CheckoutController(services: services, publicURL: configuration.publicURL).addRoutes(to: api.group("checkout"))
-    AccountController(services: services, publicURL: configuration.publicURL).addRoutes(to: api)
+    CheckoutController(services: services, links: links).addRoutes(to: api.group("checkout"))
+    AccountController(services: services, links: links).addRoutes(to: api)
 
     let internalAPI = router.group("internal/v1").add(middleware: InternalTokenMiddleware(token: configuration.internalToken))
     EntitlementsController(services: services).addRoutes(to: internalAPI)
+    OperatorController(services: services).addRoutes(to: internalAPI)
 
     WebhooksController(notifications: NotificationService(services: services)).addRoutes(to: router.group("webhooks"))
-    PaymentPageController(services: services, templates: templates, publicURL: configuration.publicURL, watchURL: configuration.watchURL)
+    let headers = PageSecurityHeaders(widgetScriptURL: configuration.cloudPayments.widgetScriptURL, webOrigin: configuration.webOrigin)
+    PaymentPageController(services: services, templates: templates, links: links, watchURL: configuration.watchURL, securityHeaders: headers)
         .addRoutes(to: router.group("pay"))
     if let demoUserID = configuration.demoUserID {
-        DemoController(services: services, templates: templates, publicURL: configuration.publicURL, demoUserID: demoUserID)
+        DemoController(services: services, templates: templates, links: links, demoUserID: demoUserID)
             .addRoutes(to: router.group("demo"))
     }
     return router
+}
+
+/// The use cases' collaborators for this deployment: its database and its acquirers.
+public func makeBillingServices(configuration: ServerConfiguration, database: Database, httpClient: HTTPClient, clock: BillingClock = .system, logger: Logger) -> BillingServices {
+    let acquiringLog = PostgresAcquiringLog(database: database)
+    let cloudPayments = CloudPaymentsAcquirer(configuration: configuration.cloudPayments, httpClient: httpClient, log: acquiringLog)
+    return BillingServices(database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, clock: clock, logger: logger)
 }
 
 /// Files shipped inside the Server module.

@@ -51,8 +51,3 @@ enum APICoding {
         return decoder
     }()
 }
-
-extension UUID {
-    /// The lowercase form the API and the acquirer see.
-    var lowercased: String { uuidString.lowercased() }
-}

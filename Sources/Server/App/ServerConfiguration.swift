@@ -21,8 +21,14 @@ public struct ServerConfiguration: Sendable {
     public var watchURL: String
     /// The user the development `/demo` page buys for; nil disables the page.
     public var demoUserID: UUID?
+    /// The Movix web app's origin, the only one that may frame the payment page; nil: none may.
+    public var webOrigin: String?
+    /// The `aud` user tokens must carry.
+    public var jwtAudience: String
+    /// The `iss` user tokens must carry, when set.
+    public var jwtIssuer: String?
 
-    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil) {
+    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil, webOrigin: String? = nil, jwtAudience: String = DevelopmentTokens.defaultAudience, jwtIssuer: String? = nil) {
         self.host = host
         self.port = port
         self.publicURL = publicURL
@@ -31,5 +37,8 @@ public struct ServerConfiguration: Sendable {
         self.cloudPayments = cloudPayments
         self.watchURL = watchURL
         self.demoUserID = demoUserID
+        self.webOrigin = webOrigin
+        self.jwtAudience = jwtAudience
+        self.jwtIssuer = jwtIssuer
     }
 }

@@ -1,4 +1,5 @@
 import Acquiring
+import Billing
 import Foundation
 import Hummingbird
 import Mustache
@@ -9,7 +10,7 @@ import Storage
 struct DemoController {
     let services: BillingServices
     let templates: MustacheLibrary
-    let publicURL: String
+    let links: PaymentLinks
     let demoUserID: UUID
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
@@ -33,11 +34,10 @@ struct DemoController {
         let language = PageLanguage(request: request)
         let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: context.maxUploadSize)))
         guard let planCode = form.first(where: { $0.0 == "plan_code" })?.1 else { throw Problem.invalid("plan_code is required.") }
-        let user = AuthenticatedUser(id: demoUserID, email: nil)
         let outcome = try await services.database.journaledTransaction { connection, journal in
-            try await CheckoutService(services: services).checkout(user: user, planIDOrCode: planCode, email: nil, on: connection, journal: &journal)
+            try await CheckoutService(services: services).checkout(userID: demoUserID, planIDOrCode: planCode, email: nil, on: connection, journal: &journal)
         }
-        return .redirect(to: "\(publicURL)/pay/\(outcome.invoice.id.lowercased)?lang=\(language.rawValue)", type: .normal)
+        return .redirect(to: links.url(for: outcome.invoice.id, language: language), type: .normal)
     }
 }
 

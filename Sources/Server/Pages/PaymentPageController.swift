@@ -1,22 +1,24 @@
 import Acquiring
+import Billing
 import BillingCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Mustache
 import PostgresNIO
 import Storage
 
 /// The payment page the Movix web app sends a viewer to: plan, amount, card form, live status.
-/// The invoice id in the URL is the capability: it is random, and the page shows nothing personal.
+/// The invoice id in the URL lets anyone holding the link see the page and pay with a new card at
+/// the acquirer, so the page shows nothing personal (no email, no user id, cards by brand and last
+/// four only). Charging a saved card or starting a new invoice also needs the link's page token
+/// (`PageToken`), and POSTs must come from our own origin.
 struct PaymentPageController {
     let services: BillingServices
     let templates: MustacheLibrary
-    let publicURL: String
+    let links: PaymentLinks
     let watchURL: String
-
-    static func url(for invoiceID: UUID, publicURL: String) -> String {
-        "\(publicURL)/pay/\(invoiceID.lowercased)"
-    }
+    let securityHeaders: PageSecurityHeaders
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
         group.get(":id", use: page)
@@ -31,46 +33,47 @@ struct PaymentPageController {
         @NullEncoded var failure: FailureBody?
     }
 
-    @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> HTML {
+    @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let language = PageLanguage(request: request)
-        var (invoice, plan, cards) = try await services.database.read { connection -> (Invoice, Plan?, [SavedCard]) in
-            let invoice = try await loadInvoice(request, context, on: connection)
+        let (invoice, plan, cards) = try await services.database.read { connection -> (Invoice, Plan?, [SavedCard]) in
+            let invoice = try await loadInvoice(context, on: connection)
             let plan = try await services.plans.plan(id: invoice.planID, on: connection)
             let cards = try await services.paymentMethods.cards(userID: invoice.userID, on: connection)
             return (invoice, plan, cards)
         }
-        // A pending invoice whose attempt went nowhere (3-D Secure abandoned) may be paid again;
-        // one the acquirer settled meanwhile shows its outcome.
-        let finding = await PaymentReconciler(services: services).reconcile(invoice)
-        if finding == .settled {
-            invoice = try await services.database.read { try await services.invoices.find(id: invoice.id, on: $0) } ?? invoice
-        }
-        let payable = invoice.status == .created || finding == .noCompletedPayment
-        let (_, browser) = try services.browserCheckout(for: invoice, description: plan?.title ?? "Movix")
+        let pageToken = request.uri.queryParameters.get("t")
+        let mayAct = links.tokens.isValid(pageToken, invoiceID: invoice.id, now: services.clock.now())
+        let display = PageStatus(invoice)
+        // A pending invoice stays payable: an attempt left at 3-D Secure must not block another
+        // card, and should both succeed, the second is refunded automatically.
+        let (_, browser) = try services.browserCheckout(for: invoice, description: plan?.title ?? "Movix", includeEmail: false)
         let config = PageConfig(
-            invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, payable: payable,
-            statusUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/status?lang=\(language.rawValue)",
-            savedCardUrl: "\(publicURL)/pay/\(invoice.id.lowercased)/saved-card",
+            invoiceId: invoice.id.lowercased, status: display.rawValue, payable: invoice.status.isOpen,
+            statusUrl: "\(links.publicURL)/pay/\(invoice.id.lowercased)/status?lang=\(language.rawValue)",
+            savedCardUrl: "\(links.publicURL)/pay/\(invoice.id.lowercased)/saved-card",
+            pageToken: mayAct ? pageToken : nil,
             widget: browser.options, texts: language.texts
         )
         let model = PaymentPageModel(
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
             planTitle: plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "", amount: Self.format(invoice.amount, language),
-            status: invoice.status.rawValue, statusText: language.texts[invoice.status.rawValue] ?? invoice.status.rawValue,
-            failureMessage: invoice.failure.map(language.declineMessage) ?? "", isPayable: payable,
-            isPaid: invoice.status == .paid, isFailed: invoice.status == .failed || invoice.status == .canceled,
-            savedCards: cards.map { SavedCardModel(id: $0.id.lowercased, label: "\($0.brand ?? "") \($0.mask)") },
-            hasSavedCards: !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
-            configJSON: try PageConfig.scriptSafeJSON(config), watchUrl: watchURL, invoiceId: invoice.id.lowercased
+            status: display.rawValue, statusText: language.texts[display.rawValue] ?? display.rawValue,
+            failureMessage: invoice.failure.map(language.declineMessage) ?? "", isPayable: invoice.status.isOpen,
+            isPaid: invoice.status == .paid, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct,
+            savedCards: mayAct ? cards.map { SavedCardModel(id: $0.id.lowercased, label: $0.label) } : [],
+            hasSavedCards: mayAct && !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
+            configJSON: try PageConfig.scriptSafeJSON(config), watchUrl: watchURL, invoiceId: invoice.id.lowercased,
+            pageToken: mayAct ? pageToken ?? "" : "", nonce: securityHeaders.nonce()
         )
         guard let html = templates.render(model, withTemplate: "pay") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The payment page template is missing.") }
-        return HTML(html: html)
+        return securityHeaders.response(html: html, nonce: model.nonce)
     }
 
     @Sendable func status(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
-        let invoice = try await services.database.read { connection -> Invoice in try await loadInvoice(request, context, on: connection) }
+        let invoice = try await services.database.read { connection -> Invoice in try await loadInvoice(context, on: connection) }
         let language = PageLanguage(request: request)
-        return StatusBody(status: invoice.status.rawValue, failure: invoice.failure.map { FailureBody(code: $0.code, message: language.declineMessage($0)) })
+        let display = PageStatus(invoice)
+        return StatusBody(status: display.rawValue, failure: display.showsFailure ? invoice.failure.map { FailureBody(code: $0.code, message: language.declineMessage($0)) } : nil)
     }
 
     /// The saved-card charge request body.
@@ -80,26 +83,39 @@ struct PaymentPageController {
 
     /// Charges a card the viewer saved earlier and answers with the status it led to.
     @Sendable func payWithSavedCard(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
+        let invoiceID = try authorizeAction(request, context, token: request.headers[HTTPField.Name("X-Page-Token")!])
         let input = try decodeBody(SavedCardRequest.self, from: try await request.body.collect(upTo: context.maxUploadSize))
         guard let methodID = UUID(uuidString: input.paymentMethodId) else { throw Problem.invalid("payment_method_id is not a UUID.") }
-        let rawID = try context.parameters.require("id")
-        guard let invoiceID = UUID(uuidString: rawID) else { throw Problem.notFound("No invoice \(rawID).") }
         try await SavedCardPayment(services: services).pay(invoiceID: invoiceID, paymentMethodID: methodID)
         return try await status(request, context: context)
     }
 
-    /// Starts a new attempt after a decline: a fresh invoice for the same plan.
+    /// A new invoice for the same plan, for a page whose invoice was canceled (replaced or expired).
     @Sendable func retry(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let language = PageLanguage(request: request)
+        let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: context.maxUploadSize)))
+        _ = try authorizeAction(request, context, token: form.first { $0.0 == "page_token" }?.1)
         let outcome = try await services.database.journaledTransaction { connection, journal -> CheckoutService.Outcome in
-            let invoice = try await loadInvoice(request, context, on: connection)
-            let owner = AuthenticatedUser(id: invoice.userID, email: invoice.email)
-            return try await CheckoutService(services: services).checkout(user: owner, planIDOrCode: invoice.planID.uuidString, email: invoice.email, on: connection, journal: &journal)
+            let invoice = try await loadInvoice(context, on: connection)
+            return try await CheckoutService(services: services).checkout(userID: invoice.userID, planIDOrCode: invoice.planID.uuidString, email: invoice.email, on: connection, journal: &journal)
         }
-        return .redirect(to: "\(publicURL)/pay/\(outcome.invoice.id.lowercased)?lang=\(language.rawValue)", type: .normal)
+        return .redirect(to: links.url(for: outcome.invoice.id, language: language), type: .normal)
     }
 
-    private func loadInvoice(_ request: Request, _ context: BillingRequestContext, on connection: PostgresConnection) async throws -> Invoice {
+    /// The invoice a POST acts on, once its page token and origin check out; 403 otherwise.
+    private func authorizeAction(_ request: Request, _ context: BillingRequestContext, token: String?) throws -> UUID {
+        let rawID = try context.parameters.require("id")
+        guard let invoiceID = UUID(uuidString: rawID) else { throw Problem.notFound("No invoice \(rawID).") }
+        if let origin = request.headers[.origin], origin != links.origin {
+            throw Problem(.forbidden, type: "cross-origin", title: "Cross-origin request", detail: "Payment page actions are accepted from \(links.origin) only.")
+        }
+        guard links.tokens.isValid(token, invoiceID: invoiceID, now: services.clock.now()) else {
+            throw Problem(.forbidden, type: "page-token-invalid", title: "Payment link expired", detail: "This action needs a current payment link; open the payment from the Movix app again.")
+        }
+        return invoiceID
+    }
+
+    private func loadInvoice(_ context: BillingRequestContext, on connection: PostgresConnection) async throws -> Invoice {
         let rawID = try context.parameters.require("id")
         guard let id = UUID(uuidString: rawID), let invoice = try await services.invoices.find(id: id, on: connection) else {
             throw Problem.notFound("No invoice \(rawID).")
@@ -116,6 +132,24 @@ struct PaymentPageController {
     }
 }
 
+/// What the page shows: the invoice's status, except that an open invoice whose last attempt was
+/// declined shows `declined` (with the reason and the form to try again).
+enum PageStatus: String {
+    case created, pending, declined, paid, failed, canceled
+
+    init(_ invoice: Invoice) {
+        switch invoice.status {
+        case .created: self = invoice.failure == nil ? .created : .declined
+        case .pending: self = .pending
+        case .paid: self = .paid
+        case .failed: self = .failed
+        case .canceled: self = .canceled
+        }
+    }
+
+    var showsFailure: Bool { self == .declined || self == .failed || self == .canceled }
+}
+
 /// What the payment page's script needs, embedded in the page as JSON.
 struct PageConfig: Encodable {
     var invoiceId: String
@@ -123,6 +157,8 @@ struct PageConfig: Encodable {
     var payable: Bool
     var statusUrl: String
     var savedCardUrl: String
+    /// Present only when the link's token is valid: then the page may charge saved cards.
+    var pageToken: String?
     var widget: [String: WidgetValue]
     var texts: [String: String]
 
@@ -146,12 +182,16 @@ struct PaymentPageModel {
     var isPayable: Bool
     var isPaid: Bool
     var isFailed: Bool
+    var canRetry: Bool
     var savedCards: [SavedCardModel]
     var hasSavedCards: Bool
     var widgetScriptUrl: String
     var configJSON: String
     var watchUrl: String
     var invoiceId: String
+    var pageToken: String
+    /// The CSP nonce of the page's own script.
+    var nonce: String
 }
 
 /// A saved card on the payment page.
@@ -160,11 +200,3 @@ struct SavedCardModel {
     var label: String
 }
 
-/// An HTML page response.
-struct HTML: ResponseGenerator {
-    let html: String
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
-    }
-}

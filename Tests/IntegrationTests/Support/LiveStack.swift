@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Billing
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -99,6 +100,19 @@ struct LiveStack: Sendable {
         return try await send(url, method: .PUT, body: body, headers: headers + [("Content-Type", "application/json")])
     }
 
+    /// Runs reconciliation now, as `movix-billing reconcile` would, asking about everything open.
+    func reconcile(abandonAfter: TimeInterval = 30 * 60) async -> Reconciliation.Summary {
+        let services = makeBillingServices(configuration: TestServer.configuration(acquirerURL: sandboxURL), database: database, httpClient: .shared, logger: testLogger)
+        return await Reconciliation(services: services, grace: 0, abandonAfter: abandonAfter).run()
+    }
+
+    /// Sets the sandbox's fault switches.
+    func setFaults(_ faults: [String: Any]) async throws {
+        let credentials = Data("\(TestServer.publicID):\(TestServer.apiSecret)".utf8).base64EncodedString()
+        let answer = try await put(sandboxURL + "/sandbox/faults", json: faults, headers: [("Authorization", "Basic \(credentials)")])
+        guard answer.status == 200 else { throw LiveStackError(message: "sandbox faults refused: \(answer.body)") }
+    }
+
     /// Calls a sandbox API method with the terminal's credentials.
     func sandboxAPI(_ path: String, _ fields: [String: Any]) async throws -> Exchange {
         let credentials = Data("\(TestServer.publicID):\(TestServer.apiSecret)".utf8).base64EncodedString()
@@ -114,11 +128,12 @@ struct LiveStack: Sendable {
         return Exchange(status: response.status.code, body: String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
-    /// Polls an invoice until it leaves `created`/`pending`.
+    /// Polls an invoice until its payment has an outcome: paid, or a decline shown on an open invoice.
     func settledInvoice(_ id: String, viewer: Viewer) async throws -> [String: Any] {
         for _ in 0..<100 {
             let invoice = try await get("\(billingURL)/v1/invoices/\(id)", headers: [("Authorization", "Bearer \(viewer.token)")]).json
-            if let status = invoice["status"] as? String, status != "created", status != "pending" { return invoice }
+            let declined = invoice["status"] as? String == "created" && invoice["failure"] is [String: Any]
+            if let status = invoice["status"] as? String, declined || (status != "created" && status != "pending") { return invoice }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw LiveStackError(message: "invoice \(id) did not settle")

@@ -1,7 +1,10 @@
+import Billing
 import Foundation
+import LocalPostgres
 import Logging
 import PostgresNIO
 import Storage
+import Testing
 
 /// The PostgreSQL cluster the integration tests run against: started on first use under
 /// `.data/test-postgres`, one migrated template per test run, and a fresh copy of it per test.
@@ -26,15 +29,20 @@ actor TestPostgres {
     }
     private var template: Task<Void, any Error>?
 
-    /// A new database with every migration applied, for one test.
-    func freshDatabase() async throws -> PostgresClient.Configuration {
+    /// A new database with every migration applied, for one test: its name and how to reach it.
+    func freshDatabase() async throws -> (name: String, configuration: PostgresClient.Configuration) {
         if template == nil {
             template = Task { try await prepareTemplate() }
         }
         try await template!.value
         let name = "t_" + UUID().uuidString.prefix(8).lowercased()
         try cluster.createDatabase(name, template: Self.templateName)
-        return try DatabaseURL.configuration(from: cluster.url(database: name))
+        return (name, try DatabaseURL.configuration(from: cluster.url(database: name)))
+    }
+
+    /// Drops a test's database once it is done with it.
+    nonisolated func drop(_ name: String) {
+        try? cluster.dropDatabase(name)
     }
 
     private func prepareTemplate() async throws {
@@ -52,10 +60,20 @@ let testLogger: Logger = {
     return logger
 }()
 
-/// Runs `body` against a fresh, migrated database of its own.
-func withTestDatabase<Result: Sendable>(_ body: @Sendable (Database) async throws -> Result) async throws -> Result {
-    let configuration = try await TestPostgres.shared.freshDatabase()
-    return try await Database.withConnected(configuration, logger: testLogger, body)
+/// Runs `body` against a fresh, migrated database of its own, then checks that the books balance
+/// (`movix-billing audit`'s rules) and drops the database. `audit: false` only for a test that
+/// breaks the books on purpose to see the audit catch it.
+func withTestDatabase<Result: Sendable>(audit: Bool = true, _ body: @Sendable (Database) async throws -> Result) async throws -> Result {
+    let (name, configuration) = try await TestPostgres.shared.freshDatabase()
+    defer { TestPostgres.shared.drop(name) }
+    return try await Database.withConnected(configuration, logger: testLogger) { database in
+        let result = try await body(database)
+        if audit {
+            let breaches = try await Audit(database: database).run()
+            #expect(breaches.isEmpty, "the books do not balance: \(breaches)")
+        }
+        return result
+    }
 }
 
 extension Database {

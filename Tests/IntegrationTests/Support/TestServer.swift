@@ -57,22 +57,43 @@ struct Viewer {
     }
 
     var headers: HTTPFields { [.authorization: "Bearer \(token)", .contentType: "application/json"] }
+
+    /// The account id the acquirer knows this viewer by.
+    var account: String { AcquirerAccount.id(for: id) }
 }
 
 /// CloudPayments notifications as the acquirer sends them: form-urlencoded and signed.
 enum Notifications {
-    static func payFields(invoiceID: String, accountID: String, amount: String = "299.00", transactionID: String = "700100") -> [(String, String)] {
+    static func payFields(invoiceID: String, accountID: String, amount: String = "299.00", transactionID: String = "700100", dateTime: String = dateTime(Date())) -> [(String, String)] {
         [
             ("TransactionId", transactionID), ("Amount", amount), ("Currency", "RUB"), ("PaymentAmount", amount), ("PaymentCurrency", "RUB"),
-            ("DateTime", "2026-11-27 10:00:00"), ("CardFirstSix", "424242"), ("CardLastFour", "4242"), ("CardType", "Visa"),
+            ("DateTime", dateTime), ("CardFirstSix", "424242"), ("CardLastFour", "4242"), ("CardType", "Visa"),
             ("CardExpDate", "12/30"), ("TestMode", "1"), ("InvoiceId", invoiceID), ("AccountId", accountID),
             ("Status", "Completed"), ("OperationType", "Payment"), ("Token", "tok_integration_\(transactionID)"),
         ]
     }
 
-    static func failFields(invoiceID: String, accountID: String, code: Int = 5051) -> [(String, String)] {
-        payFields(invoiceID: invoiceID, accountID: accountID, transactionID: "700200").filter { $0.0 != "Status" && $0.0 != "Token" }
-            + [("Reason", "InsufficientFunds"), ("ReasonCode", String(code)), ("CardHolderMessage", "Недостаточно средств на карте")]
+    /// A Fail as real ones come: `Reason` and `ReasonCode`, no cardholder message.
+    static func failFields(invoiceID: String, accountID: String, code: Int = 5051, transactionID: String = "700200") -> [(String, String)] {
+        payFields(invoiceID: invoiceID, accountID: accountID, transactionID: transactionID).filter { $0.0 != "Status" && $0.0 != "Token" }
+            + [("Reason", "InsufficientFunds"), ("ReasonCode", String(code))]
+    }
+
+    /// A Refund notification for (part of) a payment.
+    static func refundFields(paymentTransactionID: String, refundTransactionID: String, amount: String, invoiceID: String, accountID: String) -> [(String, String)] {
+        [
+            ("TransactionId", refundTransactionID), ("PaymentTransactionId", paymentTransactionID), ("Amount", amount),
+            ("DateTime", dateTime(Date())), ("OperationType", "Refund"), ("InvoiceId", invoiceID), ("AccountId", accountID),
+        ]
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss` in UTC, as CloudPayments writes times.
+    static func dateTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: date)
     }
 
     static func signature(_ body: String, secret: String = TestServer.apiSecret) -> String {
@@ -97,6 +118,11 @@ enum Notifications {
         let response = try await client.execute(uri: "/webhooks/cloudpayments/\(kind)", method: .post, headers: headers, body: ByteBuffer(string: body))
         return (response.status, String(buffer: response.body))
     }
+}
+
+/// The page token (`t`) of a payment link.
+func pageToken(_ paymentURL: String?) -> String? {
+    paymentURL.flatMap(URLComponents.init(string:))?.queryItems?.first { $0.name == "t" }?.value
 }
 
 /// JSON response bodies as dictionaries, for assertions on exactly what clients see.

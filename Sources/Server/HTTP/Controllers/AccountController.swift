@@ -1,3 +1,4 @@
+import Billing
 import BillingCore
 import Foundation
 import Hummingbird
@@ -6,7 +7,7 @@ import Storage
 /// The viewer's own invoices and subscription.
 struct AccountController {
     let services: BillingServices
-    let publicURL: String
+    let links: PaymentLinks
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
         group.get("invoices", use: listInvoices)
@@ -29,7 +30,11 @@ struct AccountController {
         return try await services.database.read { connection in
             let plans = try await services.plans.allPlansByID(on: connection)
             let invoices = try await services.invoices.list(userID: user.id, on: connection)
-            return InvoiceList(invoices: invoices.map { InvoiceBody($0, plan: plans[$0.planID], publicURL: publicURL) })
+            let attempts = Dictionary(grouping: try await services.attempts.list(userID: user.id, on: connection), by: \.invoiceID)
+            let refunds = Dictionary(grouping: try await services.refunds.list(userID: user.id, on: connection), by: \.invoiceID)
+            return InvoiceList(invoices: invoices.map {
+                InvoiceBody($0, plan: plans[$0.planID], paymentURL: links.url(for: $0.id), attempts: attempts[$0.id] ?? [], refunds: refunds[$0.id] ?? [])
+            })
         }
     }
 
@@ -42,7 +47,9 @@ struct AccountController {
         return try await services.database.read { connection in
             guard let invoice = try await services.invoices.find(id: id, on: connection), invoice.userID == user.id else { throw notFound }
             let plan = try await services.plans.plan(id: invoice.planID, on: connection)
-            return InvoiceBody(invoice, plan: plan, publicURL: publicURL)
+            let attempts = try await services.attempts.list(invoiceID: invoice.id, on: connection)
+            let refunds = try await services.refunds.list(invoiceID: invoice.id, on: connection)
+            return InvoiceBody(invoice, plan: plan, paymentURL: links.url(for: invoice.id), attempts: attempts, refunds: refunds)
         }
     }
 
@@ -54,7 +61,7 @@ struct AccountController {
             }
             let plan = try await services.plans.plan(id: subscription.planID, on: connection)
             return SubscriptionEnvelope(subscription: SubscriptionBody(
-                id: subscription.id.lowercased, status: subscription.status.rawValue, plan: plan.map(PlanBody.init),
+                id: subscription.id.lowercased, status: subscription.effectiveStatus(at: services.clock.now()).rawValue, plan: plan.map(PlanBody.init),
                 currentPeriod: subscription.currentPeriod.map(PeriodBody.init),
                 autoRenew: subscription.autoRenew, cancelAtPeriodEnd: subscription.cancelAtPeriodEnd
             ))

@@ -1,4 +1,5 @@
 import Acquiring
+import Billing
 import BillingCore
 import Crypto
 import Foundation
@@ -10,7 +11,7 @@ import Storage
 /// `POST /v1/checkout`: start paying for a plan, idempotently.
 struct CheckoutController {
     let services: BillingServices
-    let publicURL: String
+    let links: PaymentLinks
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
         group.post(use: create)
@@ -42,7 +43,7 @@ struct CheckoutController {
                     return previous
                 }
             }
-            let outcome = try await CheckoutService(services: services).checkout(user: user, planIDOrCode: input.planId, email: input.email, on: connection, journal: &journal)
+            let outcome = try await CheckoutService(services: services).checkout(userID: user.id, planIDOrCode: input.planId, email: input.email ?? user.email, on: connection, journal: &journal)
             let response = StoredResponse(
                 requestHash: requestHash,
                 status: outcome.created ? 201 : 200,
@@ -60,10 +61,10 @@ struct CheckoutController {
 
     private func responseBody(_ outcome: CheckoutService.Outcome) throws -> CheckoutResponseBody {
         let invoice = outcome.invoice
-        let (acquirer, browser) = try services.browserCheckout(for: invoice, description: outcome.plan.title)
+        let (acquirer, browser) = try services.browserCheckout(for: invoice, description: outcome.plan.title, includeEmail: true)
         return CheckoutResponseBody(
             invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, amount: MoneyBody(invoice.amount),
-            plan: PlanBody(outcome.plan), paymentUrl: PaymentPageController.url(for: invoice.id, publicURL: publicURL),
+            plan: PlanBody(outcome.plan), paymentUrl: links.url(for: invoice.id),
             acquirer: acquirer.name, widgetScriptUrl: browser.scriptURL, widget: browser.options
         )
     }

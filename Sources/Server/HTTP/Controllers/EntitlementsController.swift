@@ -1,3 +1,4 @@
+import Billing
 import Foundation
 import Hummingbird
 import Storage
@@ -14,7 +15,7 @@ struct EntitlementsController {
         let rawID = try context.parameters.require("user_id")
         guard let userID = UUID(uuidString: rawID) else { throw Problem.invalid("user_id \"\(rawID)\" is not a UUID.") }
         return try await services.database.read { connection in
-            let now = Date()
+            let now = services.clock.now()
             guard let subscription = try await services.subscriptions.current(userID: userID, on: connection),
                   subscription.grantsAccess(at: now),
                   let plan = try await services.plans.plan(id: subscription.planID, on: connection)

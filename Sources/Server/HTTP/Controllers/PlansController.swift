@@ -1,3 +1,4 @@
+import Billing
 import Hummingbird
 import Storage
 

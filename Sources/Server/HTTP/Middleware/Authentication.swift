@@ -8,6 +8,8 @@ struct MovixClaims: JWTPayload {
     var sub: SubjectClaim
     var email: String?
     var exp: ExpirationClaim
+    var aud: AudienceClaim?
+    var iss: IssuerClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
@@ -16,23 +18,39 @@ struct MovixClaims: JWTPayload {
 
 /// Tokens for development and tests, signed as the Movix auth service signs them (HS256).
 public enum DevelopmentTokens {
+    /// The audience billing expects unless `MOVIX_JWT_AUDIENCE` says otherwise.
+    public static let defaultAudience = "movix-billing"
+
     public static func mint(user: UUID, email: String?, secret: String, lifetime: TimeInterval) async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         // Whole seconds: some JWT libraries reject a fractional `exp`.
         let expiry = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + lifetime).rounded(.down))
-        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: expiry))
+        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: expiry), aud: .init(value: [defaultAudience]), iss: nil)
         return try await keys.sign(claims)
+    }
+}
+
+/// The audience and issuer user tokens must name: a token minted for another service is not ours.
+struct ExpectedClaims: Sendable {
+    var audience: String
+    var issuer: String?
+
+    func accept(_ claims: MovixClaims) -> Bool {
+        guard let audience = claims.aud, audience.value.contains(self.audience) else { return false }
+        guard let issuer else { return true }
+        return claims.iss?.value == issuer
     }
 }
 
 /// Verifies the viewer's bearer token and puts the viewer on the context; 401 otherwise.
 struct UserAuthenticationMiddleware: RouterMiddleware {
     let keys: JWTKeyCollection
+    let expected: ExpectedClaims
 
     func handle(_ request: Request, context: BillingRequestContext, next: (Request, BillingRequestContext) async throws -> Response) async throws -> Response {
         guard let token = request.headers.bearerToken,
-              let claims = try? await keys.verify(token, as: MovixClaims.self),
+              let claims = try? await keys.verify(token, as: MovixClaims.self), expected.accept(claims),
               let userID = UUID(uuidString: claims.sub.value)
         else { throw Problem.unauthorized }
         var context = context

@@ -1,3 +1,4 @@
+import Billing
 import Foundation
 import Hummingbird
 import Logging
@@ -10,6 +11,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
+        } catch let error as BillingError {
+            return try Problem(error).response(from: request, context: context)
         } catch let error as HTTPError {
             let problem = Problem(error.status, type: Self.slug(error.status), title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
             return try problem.response(from: request, context: context)

@@ -62,8 +62,11 @@ struct InvoiceBody: Codable, Sendable {
     var paymentUrl: String
     var createdAt: Date
     @NullEncoded var paidAt: Date?
+    /// Every acquirer transaction for the invoice, cards masked.
+    var attempts: [AttemptBody]
+    var refunds: [RefundBody]
 
-    init(_ invoice: Invoice, plan: Plan?, publicURL: String) {
+    init(_ invoice: Invoice, plan: Plan?, paymentURL: String, attempts: [PaymentAttempt], refunds: [Refund]) {
         id = invoice.id.lowercased
         status = invoice.status.rawValue
         kind = invoice.kind.rawValue
@@ -71,9 +74,59 @@ struct InvoiceBody: Codable, Sendable {
         self.plan = plan.map(PlanBody.init)
         period = invoice.period.map(PeriodBody.init)
         failure = invoice.failure.map { FailureBody(code: $0.code, message: $0.message) }
-        paymentUrl = PaymentPageController.url(for: invoice.id, publicURL: publicURL)
+        paymentUrl = paymentURL
         createdAt = invoice.createdAt
         paidAt = invoice.paidAt
+        self.attempts = attempts.map(AttemptBody.init)
+        self.refunds = refunds.map(RefundBody.init)
+    }
+}
+
+/// A payment attempt as the invoice's owner sees it.
+struct AttemptBody: Codable, Sendable {
+    var id: String
+    var status: String
+    var amount: MoneyBody
+    @NullEncoded var card: CardBody?
+    @NullEncoded var failure: FailureBody?
+    var createdAt: Date
+    @NullEncoded var succeededAt: Date?
+
+    init(_ attempt: PaymentAttempt) {
+        id = attempt.id.lowercased
+        status = attempt.status.rawValue
+        amount = MoneyBody(attempt.amount)
+        card = attempt.card.map { CardBody(brand: $0.brand, lastFour: $0.lastFour) }
+        failure = attempt.decline.map { FailureBody(code: $0.code, message: $0.message) }
+        createdAt = attempt.createdAt
+        succeededAt = attempt.succeededAt
+    }
+}
+
+/// A card as shown to people: brand and last four digits.
+struct CardBody: Codable, Sendable {
+    @NullEncoded var brand: String?
+    var lastFour: String
+}
+
+/// A refund as the API shows it.
+struct RefundBody: Codable, Sendable {
+    var id: String
+    var status: String
+    var amount: MoneyBody
+    var reason: String
+    @NullEncoded var failureMessage: String?
+    var createdAt: Date
+    @NullEncoded var settledAt: Date?
+
+    init(_ refund: Refund) {
+        id = refund.id.lowercased
+        status = refund.status.rawValue
+        amount = MoneyBody(refund.amount)
+        reason = refund.reason.rawValue
+        failureMessage = refund.failureMessage
+        createdAt = refund.createdAt
+        settledAt = refund.settledAt
     }
 }
 

@@ -4,22 +4,26 @@ import Foundation
 import Storage
 
 /// Pays an open invoice with a card the viewer saved earlier: a cardholder-initiated token charge.
-struct SavedCardPayment: Sendable {
+public struct SavedCardPayment: Sendable {
     let services: BillingServices
 
-    func pay(invoiceID: UUID, paymentMethodID: UUID) async throws {
+    public init(services: BillingServices) {
+        self.services = services
+    }
+
+    public func pay(invoiceID: UUID, paymentMethodID: UUID) async throws {
         let ledger = PaymentLedger(services: services)
         // The invoice moves to pending and commits before the acquirer is called, so that its
         // Check (which locks the same row) does not wait on us.
         let (invoice, token) = try await services.database.journaledTransaction { connection, journal -> (Invoice, String) in
             guard var invoice = try await services.invoices.lock(id: invoiceID, on: connection) else {
-                throw Problem.notFound("No invoice \(invoiceID.lowercased).")
+                throw BillingError.invoiceNotFound(invoiceID.lowercased)
             }
             guard invoice.status.isOpen else {
-                throw Problem(.conflict, type: "invoice-not-payable", title: "Invoice not payable", detail: "The invoice is \(invoice.status.rawValue).")
+                throw BillingError.invoiceNotPayable(invoice.status)
             }
             guard let token = try await services.paymentMethods.token(methodID: paymentMethodID, userID: invoice.userID, on: connection) else {
-                throw Problem.invalid("payment_method_id is not one of your saved cards.")
+                throw BillingError.unknownPaymentMethod
             }
             invoice.paymentMethodID = paymentMethodID
             try await ledger.chargeStarted(invoice: &invoice, actor: "user:\(invoice.userID.lowercased)", on: connection, journal: &journal)
@@ -41,21 +45,32 @@ struct SavedCardPayment: Sendable {
             // Unknown outcome: the invoice stays pending until a notification or reconciliation says.
             services.logger.warning("saved-card charge outcome unknown", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
             return
+        } catch let error as AcquirerRequestRejected {
+            // Nothing was created at the acquirer: the invoice is payable again, with the reason shown.
+            try await services.database.journaledTransaction { connection, journal in
+                guard var locked = try await services.invoices.lock(id: invoice.id, on: connection), locked.status == .pending else { return }
+                locked.failure = Decline(code: 0, message: error.message)
+                locked.status = .created
+                try await services.invoices.update(locked, on: connection)
+                journal.recordTransition(entity: "invoice", id: locked.id, from: InvoiceStatus.pending.rawValue, to: locked.status.rawValue, event: InvoiceEvent.paymentFailed.rawValue, actor: "acquirer:\(acquirer.name)")
+            }
+            return
         }
 
         let actor = "acquirer:\(acquirer.name)"
-        try await services.database.journaledTransaction { connection, journal in
+        let refunds = try await services.database.journaledTransaction { connection, journal -> [UUID] in
             switch outcome {
             case .succeeded(let payment):
-                let paid = PaymentLedger.Payment(invoiceID: invoice.id, transactionID: payment.transactionID, paidAt: Date(), card: nil, token: nil)
-                try await ledger.paymentSucceeded(paid, acquirer: acquirer.name, actor: actor, on: connection, journal: &journal)
+                return try await ledger.attemptSucceeded(AttemptReport(payment), acquirer: acquirer, actor: actor, on: connection, journal: &journal)
             case .declined(let payment):
                 let decline = payment.decline ?? Decline(code: 0, message: DeclineReason.forCode(0).russian)
-                try await ledger.paymentFailed(invoiceID: invoice.id, transactionID: payment.transactionID, decline: decline, actor: actor, on: connection, journal: &journal)
+                try await ledger.attemptDeclined(AttemptReport(payment), decline: decline, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
+                return []
             case .requiresAuthentication:
                 // Saved-card charges carry no 3-D Secure branch; the notification will settle it.
-                break
+                return []
             }
         }
+        RefundEngine(services: services).submitInBackground(refunds)
     }
 }

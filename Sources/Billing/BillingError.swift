@@ -1,0 +1,29 @@
+import BillingCore
+import Foundation
+
+/// Why a use case refused a request, in billing's terms; the HTTP layer maps each to a problem
+/// document, a worker to a log line.
+public enum BillingError: Error, Sendable, Equatable {
+    /// The plan named is not one on sale.
+    case planNotOnSale(String)
+    /// The viewer already has a running subscription.
+    case alreadySubscribed(status: SubscriptionStatus, until: Date?)
+    /// A payment for the viewer's open invoice is under way; it cannot be replaced now.
+    case paymentInProgress(invoiceID: UUID)
+    /// No such invoice (or not the caller's).
+    case invoiceNotFound(String)
+    /// The invoice cannot be paid in its state.
+    case invoiceNotPayable(InvoiceStatus)
+    /// The payment method is not one of the invoice owner's saved cards.
+    case unknownPaymentMethod
+    /// No acquirer of that name is registered.
+    case unknownAcquirer(String)
+    /// A notification whose signature does not verify: not the acquirer's.
+    case badSignature
+    /// A signed notification we cannot read.
+    case malformedNotification(String)
+    /// Only a paid invoice can be refunded.
+    case invoiceNotRefundable(InvoiceStatus)
+    /// The refund asked for is more than is left of the payment, or not a positive amount.
+    case refundExceedsPayment(refundable: Money)
+}

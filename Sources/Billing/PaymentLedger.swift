@@ -1,0 +1,217 @@
+import Acquiring
+import BillingCore
+import Foundation
+import Metrics
+import PostgresNIO
+import Storage
+
+/// Applies what acquirers report to attempts, invoices and subscriptions. Every method runs inside
+/// the caller's transaction, locks rows in one order (invoice, subscription, attempt, refunds) so
+/// that concurrent reports cannot deadlock, and records each move in the journal.
+struct PaymentLedger: Sendable {
+    let services: BillingServices
+
+    private var refundEngine: RefundEngine { RefundEngine(services: services) }
+
+    /// Answers a Check and, when accepted, starts an attempt and moves the invoice to `pending`.
+    func check(transactionID: String, invoiceID: UUID?, claim: PaymentClaim, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> CheckDecision {
+        guard let invoiceID, var invoice = try await services.invoices.lock(id: invoiceID, on: connection) else { return .unknownInvoice }
+        let now = services.clock.now()
+        let facts = InvoiceForCheck(accountID: acquirer.accountID(for: invoice.userID), amount: invoice.amount, status: invoice.status, createdAt: invoice.createdAt)
+        let decision = decideCheck(invoice: facts, claim: claim, now: now)
+        guard decision == .accept, let amount = claim.amount else { return decision }
+        // A new attempt: the previous decline no longer describes where the payment stands.
+        invoice.failure = nil
+        try await move(&invoice, on: .paymentStarted, actor: actor, on: connection, journal: &journal, always: true)
+        let fresh = PaymentAttempt(
+            id: UUID(), acquirer: acquirer.name, transactionID: transactionID, invoiceID: invoice.id, claimedInvoiceID: invoiceID.lowercased,
+            amount: amount, accountID: claim.accountID, status: .started, createdAt: now
+        )
+        let (attempt, inserted) = try await services.attempts.lockOrInsert(fresh, on: connection)
+        if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
+        return decision
+    }
+
+    /// Records a charge we sent ourselves (saved card): the invoice is `pending` until the outcome.
+    func chargeStarted(invoice: inout Invoice, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        invoice.failure = nil
+        try await move(&invoice, on: .paymentStarted, actor: actor, on: connection, journal: &journal, always: true)
+    }
+
+    /// Money taken. The invoice is paid by its first matching attempt; any other money taken is
+    /// refunded in full. Returns the refunds opened, to be sent once the transaction commits.
+    func attemptSucceeded(_ report: AttemptReport, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> [UUID] {
+        guard let amount = report.amount else { throw BillingError.malformedNotification("Amount is missing") }
+        let now = services.clock.now()
+        let locked = try await report.invoiceID.flatMap(UUID.init(uuidString:)).asyncFlatMap {
+            try await services.payments.lockForPayment(invoiceID: $0, on: connection)
+        }
+        var (attempt, inserted) = try await services.attempts.lockOrInsert(PaymentAttempt(
+            id: UUID(), acquirer: acquirer.name, transactionID: report.transactionID, invoiceID: locked?.invoice.id, claimedInvoiceID: report.invoiceID,
+            amount: amount, accountID: report.accountID, status: .started, card: report.card, createdAt: now
+        ), on: connection)
+        if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
+        guard case .move(let from, let to) = attempt.status.applying(.succeeded) else { return [] }
+        // What the acquirer reports taken is what counts, not what a Check claimed beforehand.
+        attempt.status = to
+        attempt.amount = amount
+        attempt.accountID = report.accountID ?? attempt.accountID
+        attempt.card = report.card ?? attempt.card
+        attempt.decline = nil
+        attempt.succeededAt = accessStart(reported: report.occurredAt, invoiceCreatedAt: locked?.invoice.createdAt ?? now, receivedAt: now)
+        try await services.attempts.update(attempt, on: connection)
+        record(attempt, from: from, event: .succeeded, actor: actor, journal: &journal)
+
+        let facts = locked.map {
+            InvoiceForPayment(amount: $0.invoice.amount, accountID: acquirer.accountID(for: $0.invoice.userID), status: $0.invoice.status, paidAttemptID: $0.invoice.paidAttemptID)
+        }
+        var disposition = dispose(attemptID: attempt.id, amount: amount, accountID: attempt.accountID, invoice: facts)
+        if case .payInvoice = disposition, let locked, !locked.subscription.canBePaidFor {
+            disposition = .refund(.invoiceClosed)
+        }
+        switch disposition {
+        case .alreadyApplied:
+            return []
+        case .payInvoice:
+            try await pay(locked!, with: attempt, token: report.token, acquirer: acquirer.name, actor: actor, on: connection, journal: &journal)
+            return []
+        case .refund(let reason):
+            services.logger.error("money taken that does not fit its invoice; refunding it in full", metadata: [
+                "transaction": "\(attempt.transactionID)", "invoice": "\(report.invoiceID ?? "-")", "reason": "\(reason.rawValue)",
+            ])
+            journal.enqueueEvent(type: "payment.unmatched", aggregateID: locked?.invoice.subscriptionID ?? attempt.id, payload: EventPayload.attempt(attempt, reason: reason))
+            Counter(label: "movix_payments_total", dimensions: [("outcome", "refunded_" + reason.rawValue)]).increment()
+            let refund = try await refundEngine.open(for: attempt, amount: nil, reason: reason, comment: nil, actor: actor, on: connection, journal: &journal)
+            return [refund.id]
+        }
+    }
+
+    /// A declined attempt: it ends, the invoice stays payable and shows the decline.
+    func attemptDeclined(_ report: AttemptReport, decline: Decline, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        let now = services.clock.now()
+        let invoice = try await report.invoiceID.flatMap(UUID.init(uuidString:)).asyncFlatMap {
+            try await services.invoices.lock(id: $0, on: connection)
+        }
+        var (attempt, inserted) = try await services.attempts.lockOrInsert(PaymentAttempt(
+            id: UUID(), acquirer: acquirer.name, transactionID: report.transactionID, invoiceID: invoice?.id, claimedInvoiceID: report.invoiceID,
+            amount: report.amount ?? invoice?.amount ?? .rub(0), accountID: report.accountID, status: .started, card: report.card, createdAt: now
+        ), on: connection)
+        if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
+        guard case .move(let from, let to) = attempt.status.applying(.declined) else { return }
+        attempt.status = to
+        attempt.decline = decline
+        attempt.card = report.card ?? attempt.card
+        try await services.attempts.update(attempt, on: connection)
+        record(attempt, from: from, event: .declined, actor: actor, journal: &journal)
+        Counter(label: "movix_payments_total", dimensions: [("outcome", "declined")]).increment()
+
+        guard var open = invoice, open.status.isOpen else { return }
+        open.failure = decline
+        try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal, always: true)
+        journal.enqueueEvent(type: "invoice.payment_failed", aggregateID: open.subscriptionID, payload: EventPayload.invoice(open))
+    }
+
+    /// An attempt that never finished (3-D Secure left open): it ends, and its invoice is payable
+    /// again unless another attempt is still under way.
+    func attemptAbandoned(_ attemptID: UUID, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        guard let seen = try await services.attempts.find(id: attemptID, on: connection) else { return }
+        let invoice = try await seen.invoiceID.asyncFlatMap { try await services.invoices.lock(id: $0, on: connection) }
+        guard var attempt = try await services.attempts.lock(id: attemptID, on: connection),
+              case .move(let from, let to) = attempt.status.applying(.abandoned)
+        else { return }
+        attempt.status = to
+        try await services.attempts.update(attempt, on: connection)
+        record(attempt, from: from, event: .abandoned, actor: actor, journal: &journal)
+        guard var open = invoice, open.status == .pending else { return }
+        let others = try await services.attempts.list(invoiceID: open.id, on: connection).filter { $0.status == .started && $0.id != attempt.id }
+        if others.isEmpty { try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal) }
+    }
+
+    /// A pending invoice with no attempt the acquirer knows of (a charge whose answer was lost and
+    /// that the acquirer never made): payable again.
+    func noPaymentMade(invoiceID: UUID, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        guard var invoice = try await services.invoices.lock(id: invoiceID, on: connection), invoice.status == .pending else { return }
+        try await move(&invoice, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
+    }
+
+    /// Marks the invoice paid by `attempt` and grants the period it buys.
+    private func pay(_ locked: PaymentRepository.Locked, with attempt: PaymentAttempt, token: String?, acquirer: String, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        var invoice = locked.invoice
+        guard case .move(let from, let to) = invoice.status.applying(.paymentSucceeded) else { return }
+        let paidAt = attempt.succeededAt ?? services.clock.now()
+        invoice.status = to
+        invoice.acquirerTransactionID = attempt.transactionID
+        invoice.paidAttemptID = attempt.id
+        invoice.paidAt = paidAt
+        invoice.failure = nil
+
+        var subscription = locked.subscription
+        let extended = grantAccess(to: &subscription, for: &invoice, months: locked.periodMonths, paidAt: paidAt, actor: actor, journal: &journal)
+        let card = token.map { PaymentRepository.CardToSave(acquirer: acquirer, token: $0, card: attempt.card) }
+        invoice.paymentMethodID = try await services.payments.recordPayment(invoice, subscription: extended ? subscription : nil, card: card, on: connection)
+
+        journal.recordTransition(entity: "invoice", id: invoice.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.paymentSucceeded.rawValue, actor: actor)
+        journal.enqueueEvent(type: "invoice.paid", aggregateID: invoice.subscriptionID, payload: EventPayload.invoice(invoice))
+        Counter(label: "movix_payments_total", dimensions: [("outcome", "paid")]).increment()
+    }
+
+    /// Activates (or, for a later payment, extends) the subscription and sets the period the
+    /// invoice bought; returns whether the subscription changed.
+    private func grantAccess(to subscription: inout Subscription, for invoice: inout Invoice, months: Int, paidAt: Date, actor: String, journal: inout Journal) -> Bool {
+        let event: SubscriptionEvent = subscription.status == .pending ? .activate : .renew
+        guard case .move(let from, let to) = subscription.status.applying(event) else { return false }
+        // Access still running is extended from its end; access that lapsed starts again at the
+        // payment, never as a period spanning the gap.
+        let running = subscription.currentPeriod.flatMap { $0.end > paidAt && subscription.status != .pending ? $0 : nil }
+        let bought = BillingPeriod.purchased(months: months, paidAt: paidAt, currentAccessEnd: running?.end)
+        subscription.status = to
+        subscription.planID = invoice.planID
+        subscription.currentPeriod = BillingPeriod(start: running?.start ?? bought.start, end: bought.end)
+        invoice.period = bought
+        journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
+        let type = event == .activate ? "subscription.activated" : "subscription.renewed"
+        journal.enqueueEvent(type: type, aggregateID: subscription.id, payload: EventPayload.subscription(subscription))
+        return true
+    }
+
+    /// Moves the invoice and writes it back; `always` writes it even when its status stays, for
+    /// changes beside the status (the last failure).
+    private func move(_ invoice: inout Invoice, on event: InvoiceEvent, actor: String, on connection: PostgresConnection, journal: inout Journal, always: Bool = false) async throws {
+        let transition = invoice.status.applying(event)
+        if case .move(let from, let to) = transition {
+            invoice.status = to
+            journal.recordTransition(entity: "invoice", id: invoice.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
+        } else if !always || transition != .alreadyApplied(invoice.status) {
+            return
+        }
+        try await services.invoices.update(invoice, on: connection)
+    }
+
+    private func record(_ attempt: PaymentAttempt, from: AttemptStatus?, event: AttemptEvent, actor: String, journal: inout Journal) {
+        journal.recordTransition(entity: "payment_attempt", id: attempt.id, from: from?.rawValue, to: attempt.status.rawValue, event: event.rawValue, actor: actor)
+    }
+}
+
+extension Subscription {
+    /// Whether a payment can still grant this subscription access: one that was canceled or has
+    /// ended cannot take money for an initial invoice (that money is refunded).
+    var canBePaidFor: Bool {
+        status.applying(status == .pending ? .activate : .renew).isMove
+    }
+}
+
+extension Transition {
+    /// Whether the verdict changes the state.
+    var isMove: Bool {
+        if case .move = self { return true }
+        return false
+    }
+}
+
+extension Optional {
+    /// `flatMap` for an async transform.
+    func asyncFlatMap<Result>(_ transform: (Wrapped) async throws -> Result?) async rethrows -> Result? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}

@@ -1,0 +1,144 @@
+import Acquiring
+import BillingCore
+import Foundation
+import PostgresNIO
+import Storage
+
+/// Gives money back: opens refunds within what their attempt took, sends them to the acquirer
+/// outside any row lock (the refund id is the request id, so sending again is safe), and settles
+/// them from the acquirer's answer or its Refund notification, whichever comes first.
+public struct RefundEngine: Sendable {
+    let services: BillingServices
+
+    public init(services: BillingServices) {
+        self.services = services
+    }
+
+    /// Opens a refund of `amount` (all that is left when nil) of an attempt the caller has locked.
+    /// The attempt's lock serialises refunds, so together they never exceed what it took.
+    func open(for attempt: PaymentAttempt, amount: Money?, reason: RefundReason, comment: String?, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> Refund {
+        let existing = try await services.refunds.lockAll(attemptID: attempt.id, on: connection)
+        let refundable = attempt.status == .succeeded ? refundableAmount(of: attempt.amount, after: existing) : Money(amount: 0, currency: attempt.amount.currency)
+        let amount = amount ?? refundable
+        guard amount.currency == refundable.currency, amount.amount > 0, amount.amount <= refundable.amount else {
+            throw BillingError.refundExceedsPayment(refundable: refundable)
+        }
+        let refund = Refund(
+            id: UUID(), attemptID: attempt.id, invoiceID: attempt.invoiceID, acquirer: attempt.acquirer, amount: amount,
+            status: .created, reason: reason, comment: comment, actor: actor, createdAt: services.clock.now()
+        )
+        try await services.refunds.insert(refund, on: connection)
+        journal.recordTransition(entity: "refund", id: refund.id, from: nil, to: refund.status.rawValue, event: "created", actor: actor)
+        return refund
+    }
+
+    /// An operator's refund of a paid invoice: part (`amount`) or all that is left of its payment.
+    public func refundInvoice(_ invoiceID: UUID, amount: Int64?, comment: String, actor: String) async throws -> Refund {
+        let refund = try await services.database.journaledTransaction { connection, journal -> Refund in
+            guard let invoice = try await services.invoices.find(id: invoiceID, on: connection) else { throw BillingError.invoiceNotFound(invoiceID.lowercased) }
+            guard invoice.status == .paid, let attemptID = invoice.paidAttemptID,
+                  let attempt = try await services.attempts.lock(id: attemptID, on: connection)
+            else { throw BillingError.invoiceNotRefundable(invoice.status) }
+            let money = amount.map { Money(amount: $0, currency: invoice.amount.currency) }
+            return try await open(for: attempt, amount: money, reason: .requestedByOperator, comment: comment, actor: actor, on: connection, journal: &journal)
+        }
+        await submit(refund.id)
+        return try await services.database.read { try await services.refunds.find(id: refund.id, on: $0) } ?? refund
+    }
+
+    /// Sends a refund to the acquirer and records the answer. Called again for a refund whose
+    /// answer was lost: the acquirer replays its first answer to the same request id.
+    public func submit(_ refundID: UUID) async {
+        do {
+            let actor = "billing"
+            let sending = try await services.database.journaledTransaction { connection, journal -> (Refund, String)? in
+                guard var refund = try await services.refunds.lock(id: refundID, on: connection) else { return nil }
+                switch refund.status.applying(.submitted) {
+                case .move(let from, let to):
+                    refund.status = to
+                    try await services.refunds.update(refund, on: connection)
+                    journal.recordTransition(entity: "refund", id: refund.id, from: from.rawValue, to: to.rawValue, event: RefundEvent.submitted.rawValue, actor: actor)
+                case .alreadyApplied: break
+                case .refused: return nil
+                }
+                guard let attempt = try await services.attempts.find(id: refund.attemptID, on: connection) else { return nil }
+                return (refund, attempt.transactionID)
+            }
+            guard let (refund, paymentTransactionID) = sending else { return }
+            guard let acquirer = services.acquirers.acquirer(named: refund.acquirer) else { throw BillingError.unknownAcquirer(refund.acquirer) }
+            let outcome: RefundOutcome
+            do {
+                outcome = try await acquirer.refund(transactionID: paymentTransactionID, amount: refund.amount, idempotencyKey: refund.id.lowercased)
+            } catch {
+                services.logger.warning("refund outcome unknown; reconciliation will send it again", metadata: ["refund": "\(refund.id)", "error": "\(error)"])
+                return
+            }
+            try await services.database.journaledTransaction { connection, journal in
+                guard var locked = try await services.refunds.lock(id: refund.id, on: connection) else { return }
+                switch outcome {
+                case .succeeded(let refundTransactionID):
+                    settle(&locked, .succeeded, acquirerRefundID: refundTransactionID, failureMessage: nil, actor: "acquirer:\(acquirer.name)", journal: &journal)
+                case .rejected(let message):
+                    services.logger.error("the acquirer refused a refund", metadata: ["refund": "\(refund.id)", "message": "\(message)"])
+                    settle(&locked, .rejected, acquirerRefundID: nil, failureMessage: message, actor: "acquirer:\(acquirer.name)", journal: &journal)
+                }
+                try await services.refunds.update(locked, on: connection)
+            }
+        } catch {
+            services.logger.error("could not send a refund", metadata: ["refund": "\(refundID)", "error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// Sends refunds in the background, after the transaction that opened them committed; a crash
+    /// in between leaves them `created`, and reconciliation sends them.
+    func submitInBackground(_ refundIDs: [UUID]) {
+        guard !refundIDs.isEmpty else { return }
+        Task { for id in refundIDs { await submit(id) } }
+    }
+
+    /// A Refund notification: settles the refund it reports, or records one made elsewhere (the
+    /// acquirer's dashboard), so every kopeck that left is on the books.
+    func refundNotified(refundTransactionID: String, paymentTransactionID: String?, amount: Money?, acquirer: String, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        guard let paymentTransactionID,
+              let attempt = try await services.attempts.lock(acquirer: acquirer, transactionID: paymentTransactionID, on: connection)
+        else {
+            services.logger.error("refund notification for a payment we do not know", metadata: ["refund_transaction": "\(refundTransactionID)", "payment_transaction": "\(paymentTransactionID ?? "-")"])
+            return
+        }
+        let refunds = try await services.refunds.lockAll(attemptID: attempt.id, on: connection)
+        // Ours, already known by id; or ours whose answer we have not seen yet (it timed out).
+        let known = refunds.first { $0.acquirerRefundID == refundTransactionID }
+            ?? refunds.first { $0.acquirerRefundID == nil && $0.amount == amount && ($0.status == .created || $0.status == .pending) }
+        if var refund = known {
+            settle(&refund, .succeeded, acquirerRefundID: refundTransactionID, failureMessage: nil, actor: actor, journal: &journal)
+            try await services.refunds.update(refund, on: connection)
+            return
+        }
+        guard let amount, amount.amount > 0 else {
+            services.logger.error("refund notification without an amount", metadata: ["refund_transaction": "\(refundTransactionID)"])
+            return
+        }
+        if amount.amount > refundableAmount(of: attempt.amount, after: refunds).amount {
+            services.logger.error("the acquirer refunded more than is left of a payment", metadata: ["attempt": "\(attempt.id)", "refund_transaction": "\(refundTransactionID)"])
+        }
+        let now = services.clock.now()
+        let refund = Refund(
+            id: UUID(), attemptID: attempt.id, invoiceID: attempt.invoiceID, acquirer: acquirer, amount: amount, status: .refunded,
+            reason: .madeAtAcquirer, acquirerRefundID: refundTransactionID, actor: actor, createdAt: now, settledAt: now
+        )
+        try await services.refunds.insert(refund, on: connection)
+        journal.recordTransition(entity: "refund", id: refund.id, from: nil, to: refund.status.rawValue, event: RefundEvent.succeeded.rawValue, actor: actor)
+        journal.enqueueEvent(type: "refund.succeeded", aggregateID: attempt.invoiceID ?? attempt.id, payload: EventPayload.refund(refund))
+    }
+
+    /// Applies an outcome to a locked refund; a repeat changes nothing.
+    private func settle(_ refund: inout Refund, _ event: RefundEvent, acquirerRefundID: String?, failureMessage: String?, actor: String, journal: inout Journal) {
+        guard case .move(let from, let to) = refund.status.applying(event) else { return }
+        refund.status = to
+        refund.acquirerRefundID = acquirerRefundID ?? refund.acquirerRefundID
+        refund.failureMessage = failureMessage
+        refund.settledAt = services.clock.now()
+        journal.recordTransition(entity: "refund", id: refund.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
+        journal.enqueueEvent(type: to == .refunded ? "refund.succeeded" : "refund.failed", aggregateID: refund.invoiceID ?? refund.attemptID, payload: EventPayload.refund(refund))
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// Money given back for (part of) a successful attempt.
+public struct Refund: Hashable, Sendable {
+    public var id: UUID
+    public var attemptID: UUID
+    public var invoiceID: UUID?
+    public var acquirer: String
+    public var amount: Money
+    public var status: RefundStatus
+    public var reason: RefundReason
+    /// An operator's words, when an operator asked for it.
+    public var comment: String?
+    /// The refund's own transaction id at the acquirer, once known.
+    public var acquirerRefundID: String?
+    /// Why the acquirer refused it.
+    public var failureMessage: String?
+    public var actor: String
+    public var createdAt: Date
+    public var settledAt: Date?
+
+    public init(id: UUID, attemptID: UUID, invoiceID: UUID?, acquirer: String, amount: Money, status: RefundStatus, reason: RefundReason, comment: String? = nil, acquirerRefundID: String? = nil, failureMessage: String? = nil, actor: String, createdAt: Date, settledAt: Date? = nil) {
+        self.id = id
+        self.attemptID = attemptID
+        self.invoiceID = invoiceID
+        self.acquirer = acquirer
+        self.amount = amount
+        self.status = status
+        self.reason = reason
+        self.comment = comment
+        self.acquirerRefundID = acquirerRefundID
+        self.failureMessage = failureMessage
+        self.actor = actor
+        self.createdAt = createdAt
+        self.settledAt = settledAt
+    }
+
+    /// Whether the refund holds (or has taken) part of its attempt's amount.
+    public var countsAgainstAttempt: Bool { status != .failed }
+}
+
+/// Why money goes back.
+public enum RefundReason: String, Hashable, Sendable, CaseIterable, Codable {
+    /// The invoice was already paid by another attempt.
+    case duplicateCharge = "duplicate_charge"
+    /// The attempt took another amount or currency than the invoice asks.
+    case amountMismatch = "amount_mismatch"
+    /// The attempt was made for another account than the invoice's.
+    case accountMismatch = "account_mismatch"
+    /// The attempt names no invoice we have.
+    case unknownInvoice = "unknown_invoice"
+    /// The invoice was canceled or failed before the money came.
+    case invoiceClosed = "invoice_closed"
+    /// An operator refunded through the internal API.
+    case requestedByOperator = "requested_by_operator"
+    /// Made in the acquirer's dashboard; we learnt of it from its notification.
+    case madeAtAcquirer = "made_at_acquirer"
+}
+
+/// Where a refund is: `created -> pending -> refunded | failed`.
+public enum RefundStatus: String, Hashable, Sendable, CaseIterable, Codable {
+    case created, pending, refunded, failed
+}
+
+/// What happens to a refund.
+public enum RefundEvent: String, Hashable, Sendable, CaseIterable {
+    /// The refund call went out (its outcome may still be unknown).
+    case submitted
+    /// The acquirer answered success, or its Refund notification came.
+    case succeeded
+    /// The acquirer refused it.
+    case rejected
+}
+
+extension RefundStatus {
+    /// The refund state machine as a pure function. A success is final; a notification of success
+    /// after a refusal still wins, because the acquirer is telling us the money moved.
+    public func applying(_ event: RefundEvent) -> Transition<RefundStatus> {
+        switch (self, event) {
+        case (.created, .submitted): .move(from: self, to: .pending)
+        case (.pending, .submitted): .alreadyApplied(self)
+        case (.created, .succeeded), (.pending, .succeeded), (.failed, .succeeded): .move(from: self, to: .refunded)
+        case (.refunded, .succeeded): .alreadyApplied(self)
+        case (.created, .rejected), (.pending, .rejected): .move(from: self, to: .failed)
+        case (.failed, .rejected): .alreadyApplied(self)
+        case (.refunded, _): .refused(self, reason: "the refund is done")
+        case (.failed, .submitted): .refused(self, reason: "the refund failed; start a new one")
+        }
+    }
+}
+
+/// How much of `attemptAmount` is still refundable, given the attempt's refunds so far.
+public func refundableAmount(of attemptAmount: Money, after refunds: [Refund]) -> Money {
+    let held = refunds.filter(\.countsAgainstAttempt).reduce(Int64(0)) { $0 + $1.amount.amount }
+    return Money(amount: max(0, attemptAmount.amount - held), currency: attemptAmount.currency)
+}

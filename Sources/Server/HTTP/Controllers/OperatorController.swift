@@ -1,0 +1,50 @@
+import Billing
+import BillingCore
+import Foundation
+import Hummingbird
+import Storage
+
+/// Internal routes for operators and other Movix services: refunds and the books' audit.
+struct OperatorController {
+    let services: BillingServices
+
+    func addRoutes(to group: RouterGroup<BillingRequestContext>) {
+        group.post("invoices/:id/refunds", use: refund)
+        group.get("audit", use: audit)
+    }
+
+    /// The refund request body: `amount` in minor units (all that is left when absent), `reason` in words.
+    struct RefundRequest: Decodable {
+        var amount: Int64?
+        var reason: String
+    }
+
+    /// The audit's answer.
+    struct AuditBody: ResponseEncodable {
+        var balanced: Bool
+        var breaches: [AuditBreach]
+    }
+
+    @Sendable func refund(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let rawID = try context.parameters.require("id")
+        guard let invoiceID = UUID(uuidString: rawID) else { throw Problem.notFound("No invoice \(rawID).") }
+        let input = try decodeBody(RefundRequest.self, from: try await request.body.collect(upTo: context.maxUploadSize))
+        let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...500).contains(reason.count) else { throw Problem.invalid("reason must be 1 to 500 characters.") }
+        if let amount = input.amount, amount <= 0 { throw Problem.invalid("amount must be a positive number of minor units.") }
+        let refund = try await RefundEngine(services: services).refundInvoice(invoiceID, amount: input.amount, comment: reason, actor: "operator")
+        return try Response.json(RefundBody(refund), status: .created)
+    }
+
+    @Sendable func audit(_ request: Request, context: BillingRequestContext) async throws -> AuditBody {
+        let breaches = try await Audit(database: services.database).run()
+        return AuditBody(balanced: breaches.isEmpty, breaches: breaches)
+    }
+}
+
+extension Response {
+    /// A JSON response in the API's conventions.
+    static func json(_ value: some Encodable, status: HTTPResponse.Status) throws -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(data: try APICoding.encoder.encode(value))))
+    }
+}

@@ -1,0 +1,33 @@
+import Billing
+import Foundation
+
+extension Problem {
+    /// The problem document a use case's refusal becomes.
+    init(_ error: BillingError) {
+        switch error {
+        case .planNotOnSale(let plan):
+            self = .invalid("plan_id \"\(plan)\" is not a plan on sale; see GET /v1/plans")
+        case .alreadySubscribed(let status, let until):
+            let end = until.map { " until \($0.formatted(.iso8601))" } ?? ""
+            self.init(.conflict, type: "already-subscribed", title: "Already subscribed", detail: "You already have a \(status.rawValue) subscription\(end).")
+        case .paymentInProgress(let invoiceID):
+            self.init(.conflict, type: "payment-in-progress", title: "A payment is in progress", detail: "A payment for invoice \(invoiceID.lowercased) is being processed; wait for its result.")
+        case .invoiceNotFound(let id):
+            self = .notFound("No invoice \(id).")
+        case .invoiceNotPayable(let status):
+            self.init(.conflict, type: "invoice-not-payable", title: "Invoice not payable", detail: "The invoice is \(status.rawValue).")
+        case .unknownPaymentMethod:
+            self = .invalid("payment_method_id is not one of your saved cards.")
+        case .unknownAcquirer(let name):
+            self = .notFound("No acquirer named \(name)")
+        case .badSignature:
+            self.init(.unauthorized, type: "bad-signature", title: "Bad signature", detail: "The notification signature does not verify.")
+        case .malformedNotification(let reason):
+            self = .badRequest("Malformed notification: \(reason)")
+        case .invoiceNotRefundable(let status):
+            self.init(.conflict, type: "invoice-not-refundable", title: "Invoice not refundable", detail: "Only a paid invoice can be refunded; this one is \(status.rawValue).")
+        case .refundExceedsPayment(let refundable):
+            self.init(.unprocessableContent, type: "refund-exceeds-payment", title: "Refund exceeds what is left", detail: "At most \(refundable.amount) (\(refundable.currency)) of this payment can still be refunded.")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import PostgresNIO
+
+/// One place where the books do not balance.
+public struct AuditBreach: Sendable, Hashable, Codable {
+    /// Which rule is broken (see `AuditQueries.rules`).
+    public var rule: String
+    public var entity: String
+    public var id: UUID
+    public var detail: String
+}
+
+/// The invariants of the books as SQL, each query listing the rows that break its rule. They read
+/// the whole database; run them from a command or an operator's request, not on a hot path.
+public struct AuditQueries: Sendable {
+    public init() {}
+
+    /// Rule name, entity, and a query returning (id, detail) for every breach.
+    static let rules: [(String, String, String)] = [
+        ("paid_invoice_has_one_matching_attempt", "invoice", """
+            SELECT i.id, 'paid by ' || COALESCE(i.paid_attempt_id::text, 'no attempt') || ', '
+                   || (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.status = 'succeeded'
+                       AND a.amount = i.amount AND a.currency = i.currency AND a.id = i.paid_attempt_id)::text || ' matching'
+            FROM invoices i
+            WHERE i.status = 'paid' AND NOT EXISTS (
+                SELECT 1 FROM payment_attempts a
+                WHERE a.id = i.paid_attempt_id AND a.invoice_id = i.id AND a.status = 'succeeded'
+                  AND a.amount = i.amount AND a.currency = i.currency)
+            """),
+        ("unmatched_money_is_refunded", "payment_attempt", """
+            SELECT a.id, 'took ' || a.amount::text || ', refunds hold ' || COALESCE(sum(r.amount), 0)::text
+            FROM payment_attempts a
+            LEFT JOIN refunds r ON r.attempt_id = a.id AND r.status <> 'failed'
+            WHERE a.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.paid_attempt_id = a.id)
+            GROUP BY a.id, a.amount
+            HAVING COALESCE(sum(r.amount), 0) < a.amount
+            """),
+        ("refunds_within_attempt", "payment_attempt", """
+            SELECT a.id, 'took ' || a.amount::text || ', refunds hold ' || sum(r.amount)::text
+            FROM payment_attempts a JOIN refunds r ON r.attempt_id = a.id AND r.status <> 'failed'
+            GROUP BY a.id, a.amount
+            HAVING sum(r.amount) > a.amount
+            """),
+        ("access_covered_by_paid_invoices", "subscription", """
+            SELECT s.id, 'access ' || s.current_period_start::text || ' to ' || s.current_period_end::text || ' is not covered'
+            FROM subscriptions s
+            WHERE s.status IN ('active', 'past_due', 'canceled') AND NOT EXISTS (
+                SELECT 1 FROM invoices i
+                WHERE i.subscription_id = s.id AND i.status = 'paid'
+                GROUP BY i.subscription_id
+                HAVING min(i.period_start) <= s.current_period_start AND max(i.period_end) >= s.current_period_end)
+            """),
+    ]
+
+    public func breaches(on connection: PostgresConnection) async throws -> [AuditBreach] {
+        var found: [AuditBreach] = []
+        for (rule, entity, sql) in Self.rules {
+            for try await (id, detail) in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: connection.logger).decode((UUID, String).self) {
+                found.append(AuditBreach(rule: rule, entity: entity, id: id, detail: detail))
+            }
+        }
+        return found
+    }
+}

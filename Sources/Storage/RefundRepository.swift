@@ -1,0 +1,101 @@
+import BillingCore
+import Foundation
+import PostgresNIO
+
+/// Refunds: money going back for a successful attempt.
+public struct RefundRepository: Sendable {
+    public init() {}
+
+    static let columns = """
+        id, attempt_id, invoice_id, acquirer, amount, currency, status, reason, comment, acquirer_refund_id,
+        failure_message, actor, created_at, settled_at
+        """
+
+    public func insert(_ refund: Refund, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            INSERT INTO refunds (id, attempt_id, invoice_id, acquirer, amount, currency, status, reason, comment, acquirer_refund_id, actor, created_at, updated_at, settled_at)
+            VALUES (\(refund.id), \(refund.attemptID), \(refund.invoiceID), \(refund.acquirer), \(refund.amount.amount),
+                    \(refund.amount.currency.rawValue), \(refund.status.rawValue), \(refund.reason.rawValue), \(refund.comment),
+                    \(refund.acquirerRefundID), \(refund.actor), \(refund.createdAt), \(refund.createdAt), \(refund.settledAt))
+            """, logger: connection.logger)
+    }
+
+    public func lock(id: UUID, on connection: PostgresConnection) async throws -> Refund? {
+        try await refunds(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM refunds WHERE id = \(id) FOR UPDATE", logger: connection.logger
+        )).first
+    }
+
+    /// The refunds of an attempt, locked (the attempt is locked first by the caller).
+    public func lockAll(attemptID: UUID, on connection: PostgresConnection) async throws -> [Refund] {
+        try await refunds(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM refunds WHERE attempt_id = \(attemptID) ORDER BY created_at, id FOR UPDATE",
+            logger: connection.logger
+        ))
+    }
+
+    public func find(id: UUID, on connection: PostgresConnection) async throws -> Refund? {
+        try await refunds(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM refunds WHERE id = \(id)", logger: connection.logger
+        )).first
+    }
+
+    /// Those of all the viewer's invoices, for invoice lists.
+    public func list(userID: UUID, on connection: PostgresConnection) async throws -> [Refund] {
+        try await refunds(connection.query("""
+            SELECT \(unescaped: Self.columns) FROM refunds
+            WHERE invoice_id IN (SELECT id FROM invoices WHERE user_id = \(userID)) ORDER BY created_at, id
+            """, logger: connection.logger))
+    }
+
+    public func list(invoiceID: UUID, on connection: PostgresConnection) async throws -> [Refund] {
+        try await refunds(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM refunds WHERE invoice_id = \(invoiceID) ORDER BY created_at, id",
+            logger: connection.logger
+        ))
+    }
+
+    /// Refunds not settled since before `cutoff`, oldest first: reconciliation sends them again.
+    public func unsettled(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [Refund] {
+        try await refunds(connection.query("""
+            SELECT \(unescaped: Self.columns) FROM refunds
+            WHERE status IN ('created', 'pending') AND created_at < \(cutoff) ORDER BY created_at LIMIT \(limit)
+            """, logger: connection.logger))
+    }
+
+    /// Writes back what a refund's transitions change.
+    public func update(_ refund: Refund, on connection: PostgresConnection) async throws {
+        try await connection.query("""
+            UPDATE refunds SET
+                status = \(refund.status.rawValue),
+                acquirer_refund_id = \(refund.acquirerRefundID),
+                failure_message = \(refund.failureMessage),
+                settled_at = \(refund.settledAt),
+                updated_at = now()
+            WHERE id = \(refund.id)
+            """, logger: connection.logger)
+    }
+
+    private func refunds(_ rows: PostgresRowSequence) async throws -> [Refund] {
+        var refunds: [Refund] = []
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            refunds.append(Refund(
+                id: try cells["id"].decode(UUID.self),
+                attemptID: try cells["attempt_id"].decode(UUID.self),
+                invoiceID: try cells["invoice_id"].decode(UUID?.self),
+                acquirer: try cells["acquirer"].decode(String.self),
+                amount: try cells.decodeMoney("amount"),
+                status: try cells.decodeKnown("status"),
+                reason: try cells.decodeKnown("reason"),
+                comment: try cells["comment"].decode(String?.self),
+                acquirerRefundID: try cells["acquirer_refund_id"].decode(String?.self),
+                failureMessage: try cells["failure_message"].decode(String?.self),
+                actor: try cells["actor"].decode(String.self),
+                createdAt: try cells["created_at"].decode(Date.self),
+                settledAt: try cells["settled_at"].decode(Date?.self)
+            ))
+        }
+        return refunds
+    }
+}
