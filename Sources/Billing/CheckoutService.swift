@@ -63,7 +63,8 @@ public struct CheckoutService: Sendable {
             try await services.subscriptions.update(pending, on: connection)
             subscriptionID = pending.id
         } else {
-            let created = Subscription(id: UUID(), userID: userID, planID: plan.id, status: .pending, currentPeriod: nil, autoRenew: true, cancelAtPeriodEnd: false)
+            // Nothing renews automatically yet, so no subscription claims it will.
+            let created = Subscription(id: UUID(), userID: userID, planID: plan.id, status: .pending, currentPeriod: nil, autoRenew: false, cancelAtPeriodEnd: false)
             try await services.subscriptions.insert(created, on: connection)
             journal.recordTransition(entity: "subscription", id: created.id, from: nil, to: created.status.rawValue, event: "checkout", actor: actor)
             subscriptionID = created.id

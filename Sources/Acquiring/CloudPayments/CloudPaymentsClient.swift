@@ -29,7 +29,7 @@ struct CloudPaymentsClient: Sendable {
             invoiceID: invoiceID, payload: "request: " + FormEncoding.encode(redacted(fields.map { ($0.0, $0.1.text) }))
         )
         do {
-            let response = try await httpClient.execute(request, timeout: .seconds(30))
+            let response = try await httpClient.execute(request, timeout: .init(configuration.requestTimeout))
             let responseBody = try await response.body.collect(upTo: 1 << 20)
             entry.httpStatus = Int(response.status.code)
             entry.durationMilliseconds = Self.milliseconds(since: started)

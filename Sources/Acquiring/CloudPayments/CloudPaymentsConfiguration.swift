@@ -8,11 +8,14 @@ public struct CloudPaymentsConfiguration: Sendable {
     /// Basic-auth password for API calls and the HMAC key of notifications.
     public var apiSecret: String
     public var widgetScriptURL: String
+    /// How long an API call may take before its outcome counts as unknown.
+    public var requestTimeout: Duration
 
-    public init(apiURL: String = productionAPIURL, publicID: String, apiSecret: String, widgetScriptURL: String = productionWidgetURL) {
+    public init(apiURL: String = productionAPIURL, publicID: String, apiSecret: String, widgetScriptURL: String = productionWidgetURL, requestTimeout: Duration = .seconds(30)) {
         self.apiURL = apiURL
         self.publicID = publicID
         self.apiSecret = apiSecret
         self.widgetScriptURL = widgetScriptURL
+        self.requestTimeout = requestTimeout
     }
 }

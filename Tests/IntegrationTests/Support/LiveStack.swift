@@ -1,3 +1,4 @@
+import Acquiring
 import AsyncHTTPClient
 import Billing
 import Foundation
@@ -111,6 +112,34 @@ struct LiveStack: Sendable {
         let credentials = Data("\(TestServer.publicID):\(TestServer.apiSecret)".utf8).base64EncodedString()
         let answer = try await put(sandboxURL + "/sandbox/faults", json: faults, headers: [("Authorization", "Basic \(credentials)")])
         guard answer.status == 200 else { throw LiveStackError(message: "sandbox faults refused: \(answer.body)") }
+    }
+
+    /// Posts a signed, form-encoded notification as the acquirer would.
+    func post(_ url: String, form fields: [(String, String)]) async throws -> Exchange {
+        let body = FormEncoding.encode(fields)
+        return try await send(url, method: .POST, body: body, headers: [
+            ("Content-Type", "application/x-www-form-urlencoded"), ("Content-HMAC", Notifications.signature(body)),
+        ])
+    }
+
+    /// The fields of the last Refund notification billing received, parsed back from its log row.
+    func lastRefundNotification() async throws -> [(String, String)]? {
+        for try await payload in try await database.client.query(
+            "SELECT payload FROM acquiring_log WHERE direction = 'notification' AND operation = 'refund' ORDER BY id DESC LIMIT 1", logger: testLogger
+        ).decode(String.self) {
+            return FormEncoding.decode(payload)
+        }
+        return nil
+    }
+
+    /// The acquirer transaction that paid an invoice.
+    func paymentTransactionID(_ invoiceID: String) async throws -> String? {
+        for try await id in try await database.client.query(
+            "SELECT a.transaction_id FROM invoices i JOIN payment_attempts a ON a.id = i.paid_attempt_id WHERE i.id = \(UUID(uuidString: invoiceID)!)", logger: testLogger
+        ).decode(String.self) {
+            return id
+        }
+        return nil
     }
 
     /// Calls a sandbox API method with the terminal's credentials.

@@ -21,7 +21,8 @@ enum TestServer {
         ServerConfiguration(
             host: "127.0.0.1", port: 0, publicURL: "http://billing.test",
             tokenVerification: .hmacSHA256(secret: jwtSecret), internalToken: internalToken,
-            cloudPayments: CloudPaymentsConfiguration(apiURL: acquirerURL, publicID: publicID, apiSecret: apiSecret, widgetScriptURL: acquirerURL + "/widget.js"),
+            // Short, so a test of a refund whose answer times out takes seconds, not half a minute.
+            cloudPayments: CloudPaymentsConfiguration(apiURL: acquirerURL, publicID: publicID, apiSecret: apiSecret, widgetScriptURL: acquirerURL + "/widget.js", requestTimeout: .seconds(2)),
             watchURL: "http://movies.test", demoUserID: UUID()
         )
     }

@@ -1,0 +1,213 @@
+import Acquiring
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Storage
+import Testing
+
+/// Money taken that does not fit its invoice goes back, automatically; nothing is absorbed silently.
+@Suite("Every kopeck accounted for")
+struct MoneyIntegrityTests {
+    func openInvoice(_ client: any TestClientProtocol, plan: String = "premium_1m") async throws -> (Viewer, String) {
+        let viewer = try await Viewer.make()
+        let response = try await client.checkout(viewer, plan: plan)
+        #expect(response.status == .created)
+        return (viewer, try json(response.body)["invoice_id"] as! String)
+    }
+
+    func invoice(_ client: any TestClientProtocol, _ viewer: Viewer, _ id: String) async throws -> [String: Any] {
+        try json(try await client.execute(uri: "/v1/invoices/\(id)", method: .get, headers: viewer.headers).body)
+    }
+
+    @Test("two attempts both Checked and both paid: one pays the invoice, the other is refunded in full")
+    func secondChargeIsRefunded() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                let first = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "910001")
+                let second = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "910002")
+                // Two widget sessions: both Checks come while the invoice is still open.
+                #expect(try await Notifications.send("check", first, client: client).1 == #"{"code":0}"#)
+                #expect(try await Notifications.send("check", second, client: client).1 == #"{"code":0}"#)
+                #expect(try await Notifications.send("pay", first, client: client).1 == #"{"code":0}"#)
+                // The money is taken: refusing would only make the acquirer send it again.
+                #expect(try await Notifications.send("pay", second, client: client).1 == #"{"code":0}"#)
+                #expect(try await Notifications.send("pay", second, client: client).1 == #"{"code":0}"#)
+
+                let body = try await invoice(client, viewer, invoiceID)
+                #expect(body["status"] as? String == "paid")
+                #expect((body["attempts"] as? [[String: Any]])?.count == 2)
+                let refunds = try #require(body["refunds"] as? [[String: Any]])
+                #expect(refunds.count == 1)
+                #expect(refunds.first?["reason"] as? String == "duplicate_charge")
+                #expect((refunds.first?["amount"] as? [String: Any])?["amount"] as? Int == 29900)
+                #expect(try await database.count("SELECT count(*)::int FROM outbox_events WHERE type = 'payment.unmatched'") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM state_transitions WHERE entity = 'subscription' AND to_state = 'active'") == 1)
+            }
+        }
+    }
+
+    @Test("a Pay with a wrong amount or from another account does not pay the invoice and is refunded")
+    func mismatchedPayments() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                let cheap = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, amount: "1.00", transactionID: "920001")
+                let stranger = Notifications.payFields(invoiceID: invoiceID, accountID: AcquirerAccount.id(for: UUID()), transactionID: "920002")
+                let unknown = Notifications.payFields(invoiceID: UUID().uuidString, accountID: viewer.account, transactionID: "920003")
+                for fields in [cheap, stranger, unknown] {
+                    #expect(try await Notifications.send("pay", fields, client: client).1 == #"{"code":0}"#)
+                }
+                let body = try await invoice(client, viewer, invoiceID)
+                #expect(body["status"] as? String == "created")
+                #expect(try await database.count("SELECT count(*)::int FROM subscriptions WHERE status = 'active'") == 0)
+                #expect(try await database.count("""
+                    SELECT count(*)::int FROM refunds r JOIN payment_attempts a ON a.id = r.attempt_id
+                    WHERE r.amount = a.amount AND (a.transaction_id, r.reason) IN
+                        (('920001', 'amount_mismatch'), ('920002', 'account_mismatch'), ('920003', 'unknown_invoice'))
+                    """) == 3)
+
+                // The right payment still pays it.
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "920004"), client: client)
+                #expect(try await invoice(client, viewer, invoiceID)["status"] as? String == "paid")
+            }
+        }
+    }
+
+    @Test("a payment time that is implausible or not a date does not decide when access starts")
+    func implausiblePaymentTimes() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                for (round, dateTime) in ["2001-01-01 00:00:00", "2026-99-99 10:00:00", "2999-01-01 00:00:00", "300000-01-01 00:00:00"].enumerated() {
+                    let (viewer, invoiceID) = try await openInvoice(client)
+                    let before = Date()
+                    let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: String(930_000 + round), dateTime: dateTime)
+                    #expect(try await Notifications.send("pay", fields, client: client).0 == .ok, "\(dateTime)")
+                    let period = try #require(try await invoice(client, viewer, invoiceID)["period"] as? [String: String], "\(dateTime)")
+                    let start = try #require(period["start"].flatMap { ISO8601DateFormatter().date(from: $0) })
+                    #expect(abs(start.timeIntervalSince(before)) < 60, "\(dateTime) gave access from \(start)")
+                }
+                // CloudPayments' API style, `T` and a trailing `Z`, is UTC too.
+                let (viewer, invoiceID) = try await openInvoice(client)
+                let now = Notifications.dateTime(Date().addingTimeInterval(-5))
+                let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "930100", dateTime: now.replacingOccurrences(of: " ", with: "T") + "Z")
+                _ = try await Notifications.send("pay", fields, client: client)
+                let period = try #require(try await invoice(client, viewer, invoiceID)["period"] as? [String: String])
+                #expect(period["start"] == now.replacingOccurrences(of: " ", with: "T") + "Z")
+            }
+        }
+    }
+
+    @Test("a lapsed subscription: entitlement false, checkout allowed, the new period starts at the payment")
+    func lapsedSubscription() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, first) = try await openInvoice(client)
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: first, accountID: viewer.account, transactionID: "940001"), client: client)
+                // Two months pass: the paid month is over.
+                try await database.client.query("""
+                    UPDATE subscriptions SET current_period_start = current_period_start - interval '2 months', current_period_end = current_period_end - interval '2 months';
+                    """, logger: testLogger)
+                try await database.client.query("""
+                    UPDATE invoices SET period_start = period_start - interval '2 months', period_end = period_end - interval '2 months', created_at = created_at - interval '2 months'
+                    """, logger: testLogger)
+
+                let service: HTTPFields = [.authorization: "Bearer \(TestServer.internalToken)"]
+                let entitlement = try json(try await client.execute(uri: "/internal/v1/entitlements/\(viewer.id.lowercased)", method: .get, headers: service).body)
+                #expect(entitlement["active"] as? Bool == false)
+                let subscription = try json(try await client.execute(uri: "/v1/subscription", method: .get, headers: viewer.headers).body)
+                #expect((subscription["subscription"] as? [String: Any])?["status"] as? String == "expired")
+
+                let again = try await client.checkout(viewer, plan: "premium_3m")
+                #expect(again.status == .created, "a lapsed subscription no longer blocks checkout")
+                let second = try json(again.body)["invoice_id"] as! String
+                #expect(try await database.count("SELECT count(*)::int FROM outbox_events WHERE type = 'subscription.expired'") == 1)
+
+                let paidAt = Notifications.dateTime(Date())
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: second, accountID: viewer.account, amount: "799.00", transactionID: "940002", dateTime: paidAt), client: client)
+                let renewed = try json(try await client.execute(uri: "/v1/subscription", method: .get, headers: viewer.headers).body)["subscription"] as? [String: Any]
+                #expect(renewed?["status"] as? String == "active")
+                #expect((renewed?["current_period"] as? [String: String])?["start"] == paidAt.replacingOccurrences(of: " ", with: "T") + "Z", "no period spanning the gap")
+                #expect(renewed?["auto_renew"] as? Bool == false, "nothing renews yet, so nothing claims to")
+            }
+        }
+    }
+
+    @Test("the payment page shows nothing personal and sends the headers that keep it to itself; a GET asks nobody")
+    func paymentPagePrivacy() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database, setup: .router) { client in
+                // A viewer with a saved card comes back for another plan after the first lapsed.
+                let (viewer, first) = try await openInvoice(client)
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: first, accountID: viewer.account, transactionID: "950001"), client: client)
+                try await database.client.query("UPDATE subscriptions SET status = 'expired'", logger: testLogger)
+                let checkout = try json(try await client.checkout(viewer, plan: "premium_3m").body)
+                let invoiceID = checkout["invoice_id"] as! String
+                let token = try #require(pageToken(checkout["payment_url"] as? String))
+                let logged = try await database.count("SELECT count(*)::int FROM acquiring_log")
+
+                for uri in ["/pay/\(invoiceID)", "/pay/\(invoiceID)?t=\(token)"] {
+                    let response = try await client.execute(uri: uri, method: .get)
+                    let html = String(buffer: response.body)
+                    #expect(!html.contains(viewer.id.lowercased), "no user id")
+                    #expect(!html.contains("viewer@movix.test"), "no email")
+                    #expect(!html.contains("424242"), "no digits beyond the last four")
+                    #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true)
+                    #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                    #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+                }
+                let withToken = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)?t=\(token)", method: .get).body)
+                #expect(withToken.contains("Visa •••• 4242"))
+                let withoutToken = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)", method: .get).body)
+                #expect(!withoutToken.contains("•••• 4242"), "saved cards only for the holder of a current link")
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log") == logged, "a GET makes no acquirer call")
+
+                let card = try #require(try await database.read { try await PaymentMethodRepository().cards(userID: viewer.id, on: $0) }.first)
+                let body = ByteBuffer(string: #"{"payment_method_id":"\#(card.id.lowercased)"}"#)
+                for headers: HTTPFields in [
+                    [.contentType: "application/json"],
+                    [.contentType: "application/json", HTTPField.Name("X-Page-Token")!: "1.forged"],
+                    [.contentType: "application/json", HTTPField.Name("X-Page-Token")!: PageTokenForTests.expired(invoiceID: invoiceID)],
+                    [.contentType: "application/json", HTTPField.Name("X-Page-Token")!: token, .origin: "https://evil.example"],
+                ] {
+                    let response = try await client.execute(uri: "/pay/\(invoiceID)/saved-card", method: .post, headers: headers, body: body)
+                    #expect(response.status == .forbidden)
+                }
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE status = 'pending'") == 0, "nothing was charged")
+            }
+        }
+    }
+
+    @Test("the audit finds a breach planted by hand, from the API too")
+    func auditFindsBreaches() async throws {
+        try await withTestDatabase(audit: false) { database in
+            try await TestServer.run(database: database, setup: .router) { client in
+                let service: HTTPFields = [.authorization: "Bearer \(TestServer.internalToken)"]
+                let (viewer, invoiceID) = try await openInvoice(client)
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "960001"), client: client)
+                let clean = try json(try await client.execute(uri: "/internal/v1/audit", method: .get, headers: service).body)
+                #expect(clean["balanced"] as? Bool == true)
+
+                // Money taken that nobody refunds, and a paid invoice whose attempt took less.
+                try await database.client.query("""
+                    INSERT INTO payment_attempts (id, acquirer, transaction_id, amount, currency, status, created_at, updated_at)
+                    VALUES (gen_random_uuid(), 'cloudpayments', '960002', 5000, 'RUB', 'succeeded', now(), now())
+                    """, logger: testLogger)
+                try await database.client.query("UPDATE payment_attempts SET amount = 100 WHERE transaction_id = '960001'", logger: testLogger)
+
+                let audit = try json(try await client.execute(uri: "/internal/v1/audit", method: .get, headers: service).body)
+                #expect(audit["balanced"] as? Bool == false)
+                let rules = Set((audit["breaches"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String })
+                #expect(rules == ["paid_invoice_has_one_matching_attempt", "unmatched_money_is_refunded"])
+            }
+        }
+    }
+}
+
+/// Page tokens made the way the server makes them, for tests that need an expired one.
+enum PageTokenForTests {
+    static func expired(invoiceID: String) -> String {
+        "\(Int(Date().timeIntervalSince1970) - 60).AAAA"
+    }
+}

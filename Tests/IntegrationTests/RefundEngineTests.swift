@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// Refunds through the CloudPayments adapter and the sandbox over HTTP, as in production.
+@Suite("The refund engine against the sandbox acquirer")
+struct RefundEngineTests {
+    /// Buys premium_1m with a card that pays without 3-D Secure; returns the viewer and the paid invoice.
+    func purchase(_ stack: LiveStack) async throws -> (Viewer, [String: Any]) {
+        let viewer = try await Viewer.make()
+        let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+        let widget = try #require(checkout.json["widget"] as? [String: Any])
+        _ = try await stack.sandboxAPI("/payments/cards/charge", [
+            "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
+            "CardCryptogramPacket": sandboxCryptogram("4000000000003055"), "SaveCard": true,
+        ])
+        let invoice = try await stack.settledInvoice(checkout.json["invoice_id"] as! String, viewer: viewer)
+        #expect(invoice["status"] as? String == "paid")
+        return (viewer, invoice)
+    }
+
+    func refund(_ stack: LiveStack, _ invoiceID: String, amount: Int? = nil) async throws -> LiveStack.Exchange {
+        var body: [String: Any] = ["reason": "goodwill"]
+        body["amount"] = amount
+        return try await stack.post(stack.billingURL + "/internal/v1/invoices/\(invoiceID)/refunds", json: body, headers: [("Authorization", "Bearer \(TestServer.internalToken)")])
+    }
+
+    /// Waits until a query counts `expected`.
+    func eventually(_ stack: LiveStack, _ query: String, equals expected: Int) async throws {
+        for _ in 0..<100 {
+            if try await stack.database.count(.init(unsafeSQL: query)) == expected { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("\(query) never counted \(expected)")
+    }
+
+    @Test("an operator refunds part, then the rest; the Refund notifications and their repeats add nothing; more is refused")
+    func partialThenRest() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (_, invoice) = try await purchase(stack)
+                let invoiceID = invoice["id"] as! String
+                let part = try await refund(stack, invoiceID, amount: 10000)
+                #expect(part.status == 201)
+                #expect(part.json["status"] as? String == "refunded")
+                #expect(part.json["reason"] as? String == "requested_by_operator")
+
+                // The sandbox's own Refund notification arrives; so does a repeat of it.
+                try await eventually(stack, "SELECT count(*)::int FROM acquiring_log WHERE direction = 'notification' AND operation = 'refund'", equals: 1)
+                let notification = try #require(try await stack.lastRefundNotification())
+                _ = try await stack.post(stack.billingURL + "/webhooks/cloudpayments/refund", form: notification)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
+
+                let tooMuch = try await refund(stack, invoiceID, amount: 29900)
+                #expect(tooMuch.status == 422)
+                #expect(tooMuch.body.contains("refund-exceeds-payment"))
+                let rest = try await refund(stack, invoiceID)
+                #expect(rest.status == 201)
+                #expect((rest.json["amount"] as? [String: Any])?["amount"] as? Int == 19900)
+                #expect(rest.json["status"] as? String == "refunded")
+                #expect(try await refund(stack, invoiceID).status == 422, "nothing is left to refund")
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE status = 'refunded'") == 2)
+                #expect(try await database.count("SELECT count(*)::int FROM outbox_events WHERE type = 'refund.succeeded'") == 2)
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE direction = 'request' AND operation = '/payments/refund'") == 2)
+            }
+        }
+    }
+
+    @Test("two concurrent partial refunds that together exceed the payment: one is refused")
+    func concurrentPartialRefunds() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (_, invoice) = try await purchase(stack)
+                let invoiceID = invoice["id"] as! String
+                async let first = refund(stack, invoiceID, amount: 20000)
+                async let second = refund(stack, invoiceID, amount: 20000)
+                let statuses = try await [first.status, second.status].sorted()
+                #expect(statuses == [201, 422])
+                #expect(try await database.count("SELECT COALESCE(sum(amount), 0)::int FROM refunds WHERE status <> 'failed'") == 20000)
+            }
+        }
+    }
+
+    @Test("a refund made in the acquirer's dashboard is recorded from its notification")
+    func dashboardRefund() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (_, invoice) = try await purchase(stack)
+                let transactionID = try #require(try await stack.paymentTransactionID(invoice["id"] as! String))
+                let answer = try await stack.sandboxAPI("/payments/refund", ["TransactionId": Int(transactionID)!, "Amount": 50])
+                #expect(answer.json["Success"] as? Bool == true)
+                try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE reason = 'made_at_acquirer' AND status = 'refunded' AND amount = 5000", equals: 1)
+            }
+        }
+    }
+
+    @Test("two card payments for one invoice through the sandbox: the second is refunded in full")
+    func doubleChargeRefunded() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                // Pay notifications come late, so the second Check still finds the invoice open.
+                try await stack.setFaults(["notificationDelayMs": 500])
+                let viewer = try await Viewer.make()
+                let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+                let widget = try #require(checkout.json["widget"] as? [String: Any])
+                for _ in 0..<2 {
+                    let charge = try await stack.sandboxAPI("/payments/cards/charge", [
+                        "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
+                        "CardCryptogramPacket": sandboxCryptogram("4000000000003055"),
+                    ])
+                    #expect(charge.json["Success"] as? Bool == true)
+                }
+                try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE reason = 'duplicate_charge' AND status = 'refunded' AND amount = 29900", equals: 1)
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE status = 'paid'") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'succeeded'") == 2)
+            }
+        }
+    }
+}
