@@ -306,6 +306,7 @@ class Sandbox:
                 "IpAddress": "127.0.0.1",
                 "Name": "TEST",
                 "CardCryptogramPacket": cryptogram(card),
+                "SaveCard": bool(widget.get("saveCard")),
             },
         )
 
@@ -341,6 +342,11 @@ NO_FAULTS = {"notificationDelayMs": 0, "duplicateNotifications": 0, "dropNotific
 
 def sign(body: bytes, secret: str = API_SECRET) -> str:
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def account_id(user_id: str) -> str:
+    """The AccountId acquirers see for a viewer (Acquiring/AcquirerAccount.swift): not the user id."""
+    return "acc_" + hashlib.sha256(f"movix-account/{user_id.lower()}".encode()).hexdigest()[:32]
 
 
 def new_user_id() -> str:

@@ -79,7 +79,7 @@ def test_webhooks_verify_signatures_and_answer_check(new_user, anon):
         "TransactionId": "990000001", "Amount": "299.00", "Currency": "RUB", "PaymentAmount": "299.00",
         "PaymentCurrency": "RUB", "DateTime": h.utcnow().strftime("%Y-%m-%d %H:%M:%S"), "CardFirstSix": "424242",
         "CardLastFour": "4242", "CardType": "Visa", "CardExpDate": "12/30", "TestMode": "1", "Status": "Completed",
-        "OperationType": "Payment", "InvoiceId": co["invoice_id"], "AccountId": user.id,
+        "OperationType": "Payment", "InvoiceId": co["invoice_id"], "AccountId": h.account_id(user.id),
     }
     # A forged Pay changes nothing.
     forged = _webhook(anon, "pay", fields, signature=h.sign(urlencode(fields).encode(), "not-the-secret"))
@@ -87,9 +87,11 @@ def test_webhooks_verify_signatures_and_answer_check(new_user, anon):
     assert _webhook(anon, "pay", fields, signature="").status_code == 401
     assert user.api.invoice(co["invoice_id"])["status"] == "created"
 
-    # Check: wrong amount -> 12, unknown invoice -> 10, the right one -> 0.
+    # Check: wrong amount -> 12, another account -> 11, unknown invoice -> 10, the right one -> 0.
     r = _webhook(anon, "check", dict(fields, Amount="1.00", PaymentAmount="1.00"))
     assert r.status_code == 200 and r.json() == {"code": 12}, h.describe(r)
+    r = _webhook(anon, "check", dict(fields, AccountId=user.id))
+    assert r.status_code == 200 and r.json() == {"code": 11}, h.describe(r)
     r = _webhook(anon, "check", dict(fields, InvoiceId=str(uuid.uuid4())))
     assert r.status_code == 200 and r.json() == {"code": 10}, h.describe(r)
     r = _webhook(anon, "check", fields)
@@ -106,5 +108,5 @@ def test_payment_page_is_russian_by_default(new_user, anon):
     for element in ('id="plan-title"', 'id="amount"', 'name="payment_method"', 'id="pay-button"', 'id="status"', 'id="watch-link"'):
         assert element in page.text, f"payment page lacks {element}"
     assert 'data-status="created"' in page.text
-    english = anon.session.get(co["payment_url"] + "?lang=en", timeout=h.HTTP_TIMEOUT)
+    english = anon.session.get(co["payment_url"] + "&lang=en", timeout=h.HTTP_TIMEOUT)
     assert english.status_code == 200 and '<html lang="en"' in english.text, h.describe(english)

@@ -138,12 +138,21 @@ def test_declined_card_in_the_browser(movix, browser, new_user):
     pay_with_new_card(browser, "4000 0566 5566 5556", three_ds=False)
 
     WebDriverWait(browser, 30).until(
-        EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="failed"]')),
-        "the payment page did not show the failed status",
+        EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="declined"]')),
+        "the payment page did not show the decline",
     )
     status = browser.find_element(By.ID, "status").text
-    assert status.strip(), "the failed status has no text"
+    assert status.strip(), "the decline has no text"
     assert not browser.find_element(By.ID, "watch-link").is_displayed()
-    WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.ID, "retry-button")))
+    # The invoice stays payable: the Pay button is back for another card.
+    WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.ID, "pay-button")))
     inv = user.api.invoice(co["invoice_id"])
-    assert inv["status"] == "failed" and inv["failure"]["code"] == 5051, inv
+    assert inv["status"] == "created" and inv["failure"]["code"] == 5051, inv
+
+    pay_with_new_card(browser, "4000 0000 0000 3055", three_ds=False)
+    WebDriverWait(browser, 30).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="paid"]')),
+        "the second card did not pay the same invoice",
+    )
+    inv = user.api.invoice(co["invoice_id"])
+    assert [a["status"] for a in inv["attempts"]] == ["declined", "succeeded"], inv
