@@ -66,8 +66,13 @@ struct PaymentLedger: Sendable {
             InvoiceForPayment(amount: $0.invoice.amount, accountID: acquirer.accountID(for: $0.invoice.userID), status: $0.invoice.status, paidAttemptID: $0.invoice.paidAttemptID)
         }
         var disposition = dispose(attemptID: attempt.id, amount: amount, accountID: attempt.accountID, invoice: facts)
-        if case .payInvoice = disposition, let locked, !locked.subscription.canBePaidFor {
-            disposition = .refund(.invoiceClosed)
+        if case .payInvoice = disposition, let locked {
+            if attempt.invoiceID != locked.invoice.id {
+                // The transaction was started (Checked) for another invoice than its Pay names.
+                disposition = .refund(.unknownInvoice)
+            } else if !locked.subscription.canBePaidFor {
+                disposition = .refund(.invoiceClosed)
+            }
         }
         switch disposition {
         case .alreadyApplied:

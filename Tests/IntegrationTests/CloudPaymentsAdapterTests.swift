@@ -7,20 +7,6 @@ import Testing
 
 @Suite("CloudPayments adapter against the sandbox acquirer over HTTP")
 struct CloudPaymentsAdapterTests {
-    /// Buys premium_1m for a new viewer with a card through the sandbox API; returns the invoice.
-    func purchase(_ stack: LiveStack, card: String) async throws -> (Viewer, [String: Any]) {
-        let viewer = try await Viewer.make()
-        let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
-        #expect(checkout.status == 201)
-        let widget = try #require(checkout.json["widget"] as? [String: Any])
-        let charge = try await stack.sandboxAPI("/payments/cards/charge", [
-            "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
-            "Description": "Movix Premium", "CardCryptogramPacket": sandboxCryptogram(card), "SaveCard": true,
-        ])
-        #expect(charge.status == 200)
-        return (viewer, try await stack.settledInvoice(checkout.json["invoice_id"] as! String, viewer: viewer))
-    }
-
     func acquirer(_ stack: LiveStack) -> CloudPaymentsAcquirer {
         CloudPaymentsAcquirer(
             configuration: TestServer.configuration(acquirerURL: stack.sandboxURL).cloudPayments,
@@ -32,7 +18,7 @@ struct CloudPaymentsAdapterTests {
     func cardPayment() async throws {
         try await withTestDatabase { database in
             try await LiveStack.run(database: database) { stack in
-                let (_, invoice) = try await purchase(stack, card: "4000000000003055")
+                let (_, invoice) = try await stack.purchase(card: "4000000000003055")
                 #expect(invoice["status"] as? String == "paid")
                 #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE operation = 'check' AND code = '0'") == 1)
                 #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE operation = 'pay'") >= 1)
@@ -47,7 +33,7 @@ struct CloudPaymentsAdapterTests {
     func declinedPayment() async throws {
         try await withTestDatabase { database in
             try await LiveStack.run(database: database) { stack in
-                let (_, invoice) = try await purchase(stack, card: "4000056655665556")
+                let (_, invoice) = try await stack.purchase(card: "4000056655665556")
                 #expect(invoice["status"] as? String == "created")
                 let failure = try #require(invoice["failure"] as? [String: Any])
                 #expect(failure["code"] as? Int == 5051)
@@ -60,7 +46,7 @@ struct CloudPaymentsAdapterTests {
     func adapterCalls() async throws {
         try await withTestDatabase { database in
             try await LiveStack.run(database: database) { stack in
-                let (viewer, invoice) = try await purchase(stack, card: "4000000000003055")
+                let (viewer, invoice) = try await stack.purchase(card: "4000000000003055")
                 let invoiceID = try #require(UUID(uuidString: invoice["id"] as! String))
                 let acquirer = acquirer(stack)
 
@@ -97,7 +83,7 @@ struct CloudPaymentsAdapterTests {
         try await withTestDatabase { database in
             try await LiveStack.run(database: database) { stack in
                 for (card, expected) in [("4000000000003055", "paid"), ("4111111111111111", "created")] {
-                    let (viewer, first) = try await purchase(stack, card: card)
+                    let (viewer, first) = try await stack.purchase(card: card)
                     #expect(first["status"] as? String == "paid")
                     // The first period is over: the viewer comes back to buy again.
                     try await database.client.query("UPDATE subscriptions SET status = 'expired' WHERE user_id = \(viewer.id)", logger: testLogger)

@@ -4,16 +4,9 @@ import Testing
 /// Refunds through the CloudPayments adapter and the sandbox over HTTP, as in production.
 @Suite("The refund engine against the sandbox acquirer")
 struct RefundEngineTests {
-    /// Buys premium_1m with a card that pays without 3-D Secure; returns the viewer and the paid invoice.
+    /// A paid premium_1m invoice of a new viewer.
     func purchase(_ stack: LiveStack) async throws -> (Viewer, [String: Any]) {
-        let viewer = try await Viewer.make()
-        let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
-        let widget = try #require(checkout.json["widget"] as? [String: Any])
-        _ = try await stack.sandboxAPI("/payments/cards/charge", [
-            "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
-            "CardCryptogramPacket": sandboxCryptogram("4000000000003055"), "SaveCard": true,
-        ])
-        let invoice = try await stack.settledInvoice(checkout.json["invoice_id"] as! String, viewer: viewer)
+        let (viewer, invoice) = try await stack.purchase()
         #expect(invoice["status"] as? String == "paid")
         return (viewer, invoice)
     }
@@ -112,6 +105,71 @@ struct RefundEngineTests {
                 try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE reason = 'duplicate_charge' AND status = 'refunded' AND amount = 29900", equals: 1)
                 #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE status = 'paid'") == 1)
                 #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'succeeded'") == 2)
+            }
+        }
+    }
+
+    @Test("a refund the acquirer refuses fails with its message, logged; the money stays with the payment")
+    func declinedRefund() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (_, invoice) = try await purchase(stack)
+                try await stack.setFaults(["refundDecline": "Not enough money on the terminal"])
+                let refused = try await refund(stack, invoice["id"] as! String, amount: 5000)
+                #expect(refused.status == 201)
+                #expect(refused.json["status"] as? String == "failed")
+                #expect(refused.json["failure_message"] as? String == "Not enough money on the terminal")
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE operation = '/payments/refund' AND message = 'Not enough money on the terminal'") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM outbox_events WHERE type = 'refund.failed'") == 1)
+
+                // A failed refund holds nothing: the whole payment can still be refunded.
+                try await stack.setFaults([:])
+                let full = try await refund(stack, invoice["id"] as! String)
+                #expect((full.json["amount"] as? [String: Any])?["amount"] as? Int == 29900)
+                #expect(full.json["status"] as? String == "refunded")
+            }
+        }
+    }
+
+    @Test("a refund whose answer times out stays pending, and reconciliation settles it without refunding twice")
+    func timedOutRefund() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (_, invoice) = try await purchase(stack)
+                // The sandbox refunds, but answers after our 2 s timeout, and its notification is lost.
+                try await stack.setFaults(["refundTimeoutMs": 3000, "dropNotifications": 100])
+                let pending = try await refund(stack, invoice["id"] as! String, amount: 10000)
+                #expect(pending.status == 201)
+                #expect(pending.json["status"] as? String == "pending")
+
+                try await stack.setFaults([:])
+                let summary = await stack.reconcile()
+                #expect(summary.refundsSent == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE status = 'refunded' AND acquirer_refund_id IS NOT NULL") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
+                // The resend carried the same request id, so the acquirer refunded once: the rest of
+                // the payment is still there to refund (after a double refund it would be refused).
+                let rest = try await refund(stack, invoice["id"] as! String)
+                #expect((rest.json["amount"] as? [String: Any])?["amount"] as? Int == 19900)
+                #expect(rest.json["status"] as? String == "refunded")
+            }
+        }
+    }
+
+    @Test("a Refund notification that comes before the refund's own answer settles it; the late answer changes nothing")
+    func notificationBeforeAnswer() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (_, invoice) = try await purchase(stack)
+                // The answer comes after our 2 s timeout; the notification comes at once.
+                try await stack.setFaults(["refundTimeoutMs": 3000])
+                let answer = try await refund(stack, invoice["id"] as! String, amount: 7000)
+                #expect(answer.status == 201)
+                try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE status = 'refunded' AND acquirer_refund_id IS NOT NULL AND amount = 7000", equals: 1)
+                try await stack.setFaults([:])
+                _ = await stack.reconcile()
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM outbox_events WHERE type = 'refund.succeeded'") == 1)
             }
         }
     }

@@ -101,6 +101,22 @@ struct LiveStack: Sendable {
         return try await send(url, method: .PUT, body: body, headers: headers + [("Content-Type", "application/json")])
     }
 
+    /// Buys premium_1m for a new viewer with `card` through the sandbox API, as the widget would
+    /// (saving the card); returns the viewer and the invoice once the payment has an outcome.
+    func purchase(card: String = "4000000000003055") async throws -> (Viewer, [String: Any]) {
+        let viewer = try await Viewer.make()
+        let checkout = try await post(billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+        guard checkout.status == 201, let widget = checkout.json["widget"] as? [String: Any], let invoiceID = checkout.json["invoice_id"] as? String else {
+            throw LiveStackError(message: "checkout failed: \(checkout.body)")
+        }
+        let charge = try await sandboxAPI("/payments/cards/charge", [
+            "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
+            "Description": "Movix Premium", "CardCryptogramPacket": sandboxCryptogram(card), "SaveCard": true,
+        ])
+        guard charge.status == 200 else { throw LiveStackError(message: "charge failed: \(charge.body)") }
+        return (viewer, try await settledInvoice(invoiceID, viewer: viewer))
+    }
+
     /// Runs reconciliation now, as `movix-billing reconcile` would, asking about everything open.
     func reconcile(abandonAfter: TimeInterval = 30 * 60) async -> Reconciliation.Summary {
         let services = makeBillingServices(configuration: TestServer.configuration(acquirerURL: sandboxURL), database: database, httpClient: .shared, logger: testLogger)
