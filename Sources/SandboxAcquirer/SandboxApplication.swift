@@ -27,10 +27,11 @@ public func buildSandboxApplication(configuration: SandboxConfiguration, logger:
         .add(middleware: FaultInjectionMiddleware(faults: faults))
     APIRoutes(
         processor: processor,
-        operations: TransactionOperations(transactions: transactions, dispatcher: dispatcher),
+        operations: TransactionOperations(transactions: transactions, dispatcher: dispatcher, faults: faults),
         transactions: transactions,
         vault: vault,
-        idempotency: IdempotencyCache()
+        idempotency: IdempotencyCache(),
+        faults: faults
     ).register(on: api)
     ControlRoutes(faults: faults).register(on: router, authenticated: authenticated)
     ACSRoutes(transactions: transactions).register(on: router)

@@ -5,6 +5,7 @@ import Foundation
 struct TransactionOperations: Sendable {
     let transactions: TransactionStore
     let dispatcher: NotificationDispatcher
+    let faults: FaultSwitchboard
 
     func confirm(transactionID: Int64, amount: Amount) async throws(RequestError) {
         let now = Date()
@@ -22,6 +23,10 @@ struct TransactionOperations: Sendable {
     }
 
     func refund(transactionID: Int64, amount: Amount) async throws(RequestError) -> Refund {
+        // An injected refusal comes before anything is touched: no refund, no notification, only the answer.
+        if let message = await faults.current.refundDecline {
+            throw RequestError(message)
+        }
         // Allocated up front because the store's update is synchronous; a refused refund just leaves a gap in the ids.
         let refundID = await transactions.allocateID()
         let now = Date()

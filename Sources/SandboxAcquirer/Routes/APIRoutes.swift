@@ -10,6 +10,7 @@ struct APIRoutes {
     let transactions: TransactionStore
     let vault: TokenVault
     let idempotency: IdempotencyCache
+    let faults: FaultSwitchboard
 
     func register(on api: RouterGroup<SandboxRequestContext>) {
         endpoint("test", on: api) { _ throws(RequestError) in
@@ -37,7 +38,8 @@ struct APIRoutes {
             try await operations.void(transactionID: try fields.transactionID())
             return .success()
         }
-        endpoint("payments/refund", on: api) { fields throws(RequestError) in
+        // A refund timeout happens after the refund: the answer is late, the money has moved all the same.
+        endpoint("payments/refund", on: api, answerDelay: { .milliseconds(await faults.current.refundTimeoutMs) }) { fields throws(RequestError) in
             let refund = try await operations.refund(transactionID: try fields.transactionID(), amount: try fields.amount())
             return .success(model: .object([("TransactionId", .number(String(refund.id)))]))
         }
@@ -56,12 +58,15 @@ struct APIRoutes {
         }
     }
 
+    /// `answerDelay`, read when the call arrives, holds back the answer (a replayed one too) after the work is done.
     private func endpoint(
         _ path: String,
         on api: RouterGroup<SandboxRequestContext>,
+        answerDelay: (@Sendable () async -> Duration)? = nil,
         _ perform: @escaping @Sendable (APIFields) async throws(RequestError) -> APIResponse
     ) {
         api.post(RouterPath(path)) { request, context in
+            let delay = await answerDelay?() ?? .zero
             var request = request
             let body = try await request.collectBody(upTo: context.maxUploadSize)
             let contentType = request.headers[.contentType]
@@ -72,10 +77,16 @@ struct APIRoutes {
                     return .failure(error)
                 }
             }
-            guard let requestID = request.headers[.requestID], !requestID.isEmpty else {
-                return await operation().httpResponse
+            let response: APIResponse
+            if let requestID = request.headers[.requestID], !requestID.isEmpty {
+                response = await idempotency.response(for: requestID, orPerform: operation)
+            } else {
+                response = await operation()
             }
-            return await idempotency.response(for: requestID, orPerform: operation).httpResponse
+            if delay > .zero {
+                try await Task.sleep(for: delay)
+            }
+            return response.httpResponse
         }
     }
 }

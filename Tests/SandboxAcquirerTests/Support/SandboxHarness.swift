@@ -63,10 +63,17 @@ struct SandboxHarness: Sendable {
         _ path: String,
         _ fields: [String: Any],
         credentials: Credentials = .terminal,
-        headers: [(String, String)] = []
+        headers: [(String, String)] = [],
+        timeout: TimeAmount = .seconds(20)
     ) async throws -> Exchange {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
-        return try await send(path, body: json, contentType: "application/json", credentials: credentials, headers: headers)
+        return try await send(path, body: json, contentType: "application/json", credentials: credentials, headers: headers, timeout: timeout)
+    }
+
+    /// Replaces the fault switches (`PUT /sandbox/faults`) with this JSON object.
+    func setFaults(_ json: String) async throws {
+        let answer = try await send("/sandbox/faults", method: .PUT, body: json, contentType: "application/json")
+        guard answer.status == 200 else { throw HarnessError("PUT /sandbox/faults answered \(answer.status): \(answer.body)") }
     }
 
     func send(
@@ -75,7 +82,8 @@ struct SandboxHarness: Sendable {
         body: String? = nil,
         contentType: String? = nil,
         credentials: Credentials = .terminal,
-        headers: [(String, String)] = []
+        headers: [(String, String)] = [],
+        timeout: TimeAmount = .seconds(20)
     ) async throws -> Exchange {
         var request = HTTPClientRequest(url: pathOrURL.hasPrefix("http") ? pathOrURL : baseURL + pathOrURL)
         request.method = method
@@ -87,13 +95,22 @@ struct SandboxHarness: Sendable {
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let responseBody = try await response.body.collect(upTo: 1 << 20)
         return Exchange(status: response.status.code, body: String(buffer: responseBody))
     }
 
     private static func basic(_ user: String, _ password: String) -> String {
         "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+    }
+}
+
+/// A harness step that did not go as a test needs it to.
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
 
