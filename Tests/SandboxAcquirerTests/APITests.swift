@@ -135,4 +135,40 @@ struct APITests {
             #expect(try other.envelope.model?.transactionId != first.envelope.model?.transactionId)
         }
     }
+
+    @Test("get and find: a declined payment is Success:false with its Model, an approved one Success:true, unknown Not found")
+    func lookups() async throws {
+        try await SandboxHarness.run { sandbox in
+            let declined = try await sandbox.api("/payments/cards/charge", [
+                "Amount": 10, "InvoiceId": "inv-declined", "CardCryptogramPacket": TestCard.cryptogram("4000056655665556"),
+            ]).envelope
+            let declinedID = try #require(declined.model?.transactionId)
+            for (path, fields) in [("/payments/get", ["TransactionId": declinedID] as [String: Any]), ("/v2/payments/find", ["InvoiceId": "inv-declined"])] {
+                let found = try await sandbox.api(path, fields)
+                let envelope = try found.envelope
+                #expect(!envelope.success, "\(path)")
+                #expect(envelope.message == nil, "\(path)")
+                #expect(envelope.model?.transactionId == declinedID, "\(path)")
+                #expect(envelope.model?.status == "Declined", "\(path)")
+                #expect(envelope.model?.reasonCode == 5051, "\(path)")
+                #expect(envelope.model?.cardHolderMessage == "Недостаточно средств на карте", "\(path)")
+            }
+
+            let approved = try await sandbox.api("/payments/cards/charge", [
+                "Amount": 10, "InvoiceId": "inv-approved", "CardCryptogramPacket": TestCard.cryptogram("4000000000003055"),
+            ]).envelope
+            let approvedID = try #require(approved.model?.transactionId)
+            for (path, fields) in [("/payments/get", ["TransactionId": approvedID] as [String: Any]), ("/v2/payments/find", ["InvoiceId": "inv-approved"])] {
+                let envelope = try await sandbox.api(path, fields).envelope
+                #expect(envelope.success, "\(path)")
+                #expect(envelope.model?.transactionId == approvedID, "\(path)")
+                #expect(envelope.model?.status == "Completed", "\(path)")
+            }
+
+            for (path, fields) in [("/payments/get", ["TransactionId": 1] as [String: Any]), ("/v2/payments/find", ["InvoiceId": "inv-unknown"])] {
+                let unknown = try await sandbox.api(path, fields)
+                #expect(unknown.body == #"{"Success":false,"Message":"Not found"}"#, "\(path)")
+            }
+        }
+    }
 }

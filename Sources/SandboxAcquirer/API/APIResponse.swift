@@ -15,6 +15,12 @@ struct APIResponse: Sendable {
         APIResponse(success: false, message: error.message, model: nil)
     }
 
+    /// A transaction that was asked for (`/payments/get`, `/v2/payments/find`). `Success` follows the payment as it does
+    /// when paying: a declined one is `Success:false` with its `Model`, anything else `Success:true`.
+    static func lookedUp(_ transaction: Transaction) -> APIResponse {
+        APIResponse(success: transaction.status != .declined, message: nil, model: transaction.apiModel)
+    }
+
     /// `Message` is always present (null when empty) and `Model` only when there is one, as the real API answers.
     var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [("Success", .bool(success)), ("Message", .optionalString(message))]

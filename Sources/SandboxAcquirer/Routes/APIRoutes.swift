@@ -45,13 +45,13 @@ struct APIRoutes {
         }
         endpoint("payments/get", on: api) { fields throws(RequestError) in
             guard let transaction = await transactions.transaction(id: try fields.transactionID()) else { throw .notFound }
-            return .success(model: transaction.apiModel)
+            return .lookedUp(transaction)
         }
         endpoint("v2/payments/find", on: api) { fields throws(RequestError) in
             guard let transaction = await transactions.latestTransaction(invoiceID: try fields.requiredText("InvoiceId")) else {
                 throw .notFound
             }
-            return .success(model: transaction.apiModel)
+            return .lookedUp(transaction)
         }
         endpoint("payments/tokens/list", on: api) { _ throws(RequestError) in
             .success(model: .array(await vault.allCards().map(\.apiModel)))
