@@ -34,13 +34,14 @@ struct MerchantNotification: Sendable {
         ])
     }
 
+    /// The reason as `Reason` and `ReasonCode` only: real Fail notifications carry no `CardHolderMessage` (that text is
+    /// on the API's transaction), so a merchant must map the code to its own message.
     static func fail(_ transaction: Transaction, at date: Date) -> MerchantNotification {
         MerchantNotification(kind: .fail, fields: paymentFields(transaction, at: date) + [
             ("Status", transaction.status.rawValue),
             ("OperationType", "Payment"),
             ("Reason", transaction.reason.name),
             ("ReasonCode", String(transaction.reason.code)),
-            ("CardHolderMessage", transaction.reason.cardHolderMessage),
             ("Token", transaction.token ?? ""),
             ("Rrn", transaction.rrn ?? ""),
         ])
