@@ -30,9 +30,9 @@ struct NotificationTests {
             #expect(fields["CardFirstSix"] == "400000")
             #expect(fields["Token"] == charged.model?.token)
             #expect(try #require(fields["DateTime"]).wholeMatch(of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/) != nil)
-            // Spaces are %20, never +, so "+" in the e-mail survives.
-            #expect(pay.body.contains("InvoiceId=inv%2042"))
-            #expect(pay.body.contains("Email=a%2Bb%40example.com"))
+            // .NET-style: a space is "+", so a "+" in the e-mail must be %2b (lowercase) to survive.
+            #expect(pay.body.contains("InvoiceId=inv+42"))
+            #expect(pay.body.contains("Email=a%2bb%40example.com"))
 
             #expect(pay.contentHMAC == hmac(pay.body))
             let decoded = FormBody.decode(pay.body).map { "\($0.0)=\($0.1)" }.joined(separator: "&")
@@ -95,6 +95,41 @@ struct NotificationTests {
             #expect(pays.count == 1)
             #expect(ContinuousClock.now - started >= .milliseconds(200))
         }
+    }
+
+    @Test("bodies are .NET-encoded (+ for a space, lowercase %xx, -_.!*() bare, empty fields as Name=) and signed as sent")
+    func dotNetEncoding() async throws {
+        try await SandboxHarness.run { sandbox in
+            _ = try await sandbox.api("/payments/cards/charge", [
+                "Amount": 10, "InvoiceId": "inv (1)!*", "Description": "Подписка Movix ~ 1 мес.", "Email": "",
+                "JsonData": ["a": "b c"], "CardCryptogramPacket": TestCard.cryptogram("4000000000003055", name: ""),
+            ])
+            let pay = try #require(try await sandbox.recorder.waitFor("pay").first)
+            #expect(pay.body == Self.dotNetEncoded(FormBody.decode(pay.body)))
+            #expect(pay.body.contains("&InvoiceId=inv+(1)!*&"))
+            #expect(pay.body.contains("&Description=%d0%9f%d0%be%d0%b4%d0%bf%d0%b8%d1%81%d0%ba%d0%b0+Movix+%7e+1+%d0%bc%d0%b5%d1%81.&"))
+            #expect(pay.body.contains("&Data=%7b%22a%22%3a%22b+c%22%7d&"))
+            for empty in ["Email", "Name", "SubscriptionId", "PaymentMethod", "Token"] {
+                #expect(pay.body.contains("&\(empty)=&"), "\(empty)")
+            }
+            #expect(pay.body.firstMatch(of: /%(?:[0-9a-f][A-F]|[A-F][0-9A-Fa-f])/) == nil)
+            #expect(pay.contentHMAC == hmac(pay.body))
+            let decoded = FormBody.decode(pay.body).map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+            #expect(pay.decodedContentHMAC == hmac(decoded))
+        }
+    }
+
+    /// HttpUtility.UrlEncode, written out independently of the sandbox's encoder.
+    private static func dotNetEncoded(_ fields: [(String, String)]) -> String {
+        let bare = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!*()".utf8)
+        func encode(_ text: String) -> String {
+            text.utf8.map { byte in
+                if bare.contains(byte) { return String(UnicodeScalar(byte)) }
+                if byte == 0x20 { return "+" }
+                return "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: false)
+            }.joined()
+        }
+        return fields.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
     private func hmac(_ message: String) -> String {

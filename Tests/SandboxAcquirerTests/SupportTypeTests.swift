@@ -32,9 +32,11 @@ struct SupportTypeTests {
         #expect(digits == "299.99")
     }
 
-    @Test("form encoding writes spaces as %20 and reads both + and %20")
+    @Test("form encoding is .NET-style (space as +, lowercase %xx, -_.!*() bare) and reads both + and %20")
     func formEncoding() {
-        #expect(FormURLEncoding.encode([("a b", "c+d&é")]) == "a%20b=c%2Bd%26%C3%A9")
+        #expect(FormURLEncoding.encode([("a b", "c+d&é")]) == "a+b=c%2bd%26%c3%a9")
+        #expect(FormURLEncoding.encode([("k", "-_.!*()~'/:@")]) == "k=-_.!*()%7e%27%2f%3a%40")
+        #expect(FormURLEncoding.encode([("Name", "")]) == "Name=")
         #expect(FormFields(encoded: "x=a+b&y=a%20b&z=")["x"] == "a b")
         #expect(FormFields(encoded: "x=a+b&y=a%20b&z=")["y"] == "a b")
         #expect(FormFields(encoded: "x=a+b&y=a%20b&z=")["z"] == nil)
