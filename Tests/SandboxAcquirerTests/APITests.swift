@@ -15,11 +15,11 @@ struct APITests {
         }
     }
 
-    @Test("a charge with 4000 0000 0000 3055 completes, keeps the amount exact and leaves a token")
+    @Test("a charge with 4000 0000 0000 3055 and SaveCard completes, keeps the amount exact and leaves a token")
     func frictionlessCharge() async throws {
         try await SandboxHarness.run { sandbox in
             let response = try await sandbox.api("/payments/cards/charge", [
-                "Amount": 299.0, "Currency": "RUB", "InvoiceId": "inv-1", "AccountId": "user-1",
+                "Amount": 299.0, "Currency": "RUB", "InvoiceId": "inv-1", "AccountId": "user-1", "SaveCard": true,
                 "CardCryptogramPacket": TestCard.cryptogram("4000 0000 0000 3055"), "JsonData": ["plan": "monthly"],
             ])
             let envelope = try response.envelope
@@ -78,7 +78,7 @@ struct APITests {
             #expect(atOnce.model?.reason == "DoNotHonor")
 
             let first = try await sandbox.api("/payments/cards/charge", [
-                "Amount": 10, "AccountId": "user-9",
+                "Amount": 10, "AccountId": "user-9", "SaveCard": true,
                 "CardCryptogramPacket": TestCard.cryptogram("4000000000000002", name: "TOKEN DECLINE 5057"),
             ]).envelope
             #expect(first.success)

@@ -27,7 +27,7 @@ struct HostedFormTests {
         }
     }
 
-    @Test("submitting the form pays, with Check and Pay, and posts the result to the parent page")
+    @Test("submitting the form pays, with Check and Pay, and posts the result to the parent page; no token unasked")
     func frictionlessSubmit() async throws {
         try await SandboxHarness.run { sandbox in
             let result = try await submit(sandbox, card: "4000 0000 0000 3055")
@@ -36,7 +36,8 @@ struct HostedFormTests {
             let pay = try #require(try await sandbox.recorder.waitFor("pay").first)
             #expect(pay.fields["InvoiceId"] == "inv-f")
             #expect(pay.fields["Description"] == "Movix Premium")
-            #expect(pay.fields["Token"]?.hasPrefix("sbx_tok_") == true)
+            #expect(pay.fields["Token"] == "")
+            #expect(try await sandbox.api("/payments/tokens/list", [:]).body == #"{"Success":true,"Message":null,"Model":[]}"#)
         }
     }
 
@@ -74,10 +75,43 @@ struct HostedFormTests {
         }
     }
 
-    private func submit(_ sandbox: SandboxHarness, card: String) async throws -> SandboxHarness.Exchange {
-        let fields = options + [("cardNumber", card), ("cardExp", "12/40"), ("cardCvv", "123"), ("cardHolder", "IVAN PETROV")]
+    @Test("the form keeps the card when the widget passes saveCard: true or data.CloudPayments.recurrent, and only then",
+          arguments: [
+              ([("saveCard", "true")], true),
+              ([("data", #"{"CloudPayments":{"recurrent":{"interval":"Month","period":1}}}"#)], true),
+              ([("data", #"{"CloudPayments":{"CustomerReceipt":{"Items":[]}},"recurrent":true}"#)], false),
+              ([("saveCard", "false")], false),
+          ])
+    func saveCardOptions(extra: [(String, String)], keeps: Bool) async throws {
+        try await SandboxHarness.run { sandbox in
+            let form = try await sandbox.send("/form?" + FormBody.encode(options + extra), method: .GET, credentials: .none)
+            #expect(Dictionary(HTML.hiddenInputs(form.body), uniquingKeysWith: { $1 }) == Dictionary(options + extra, uniquingKeysWith: { $1 }))
+            let result = try await submit(sandbox, card: "4000 0000 0000 3055", fields: HTML.hiddenInputs(form.body))
+            #expect(result.body.contains("\"success\":true"))
+            let pay = try #require(try await sandbox.recorder.waitFor("pay").first)
+            #expect(pay.fields["Token"]?.hasPrefix("sbx_tok_") == keeps)
+            #expect(pay.fields["Token"]?.isEmpty == !keeps)
+        }
+    }
+
+    private func submit(_ sandbox: SandboxHarness, card: String, fields: [(String, String)]? = nil) async throws -> SandboxHarness.Exchange {
+        let fields = (fields ?? options) + [("cardNumber", card), ("cardExp", "12/40"), ("cardCvv", "123"), ("cardHolder", "IVAN PETROV")]
         return try await sandbox.send(
             "/form", body: FormBody.encode(fields), contentType: "application/x-www-form-urlencoded", credentials: .none
         )
+    }
+}
+
+/// Reading the sandbox's pages as a browser would submit them.
+enum HTML {
+    /// The hidden inputs of a page or page fragment, in order, values unescaped.
+    static func hiddenInputs(_ html: String) -> [(String, String)] {
+        html.matches(of: /<input type="hidden" name="([^"]*)" value="([^"]*)">/).map { (unescape(String($0.1)), unescape(String($0.2))) }
+    }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&amp;", with: "&")
     }
 }

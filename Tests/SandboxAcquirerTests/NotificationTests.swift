@@ -9,7 +9,7 @@ struct NotificationTests {
     func signedPay() async throws {
         try await SandboxHarness.run { sandbox in
             let charged = try await sandbox.api("/payments/cards/charge", [
-                "Amount": 299, "InvoiceId": "inv 42", "AccountId": "user-1", "Email": "a+b@example.com",
+                "Amount": 299, "InvoiceId": "inv 42", "AccountId": "user-1", "Email": "a+b@example.com", "SaveCard": true,
                 "Description": "Подписка Movix", "CardCryptogramPacket": TestCard.cryptogram("4000000000003055"),
             ]).envelope
             let id = try #require(charged.model?.transactionId)

@@ -53,7 +53,7 @@ struct PaymentFlowTests {
     func tokenRenewalDeclined() async throws {
         try await SandboxHarness.run { sandbox in
             let first = try await sandbox.api("/payments/cards/charge", [
-                "Amount": 299, "AccountId": "user-7", "CardCryptogramPacket": TestCard.cryptogram("4111111111111111"),
+                "Amount": 299, "AccountId": "user-7", "SaveCard": true, "CardCryptogramPacket": TestCard.cryptogram("4111111111111111"),
             ]).envelope
             #expect(first.success)
             let token = try #require(first.model?.token)
@@ -126,6 +126,63 @@ struct PaymentFlowTests {
             #expect(try await sandbox.api("/payments/void", ["TransactionId": otherID]).envelope.success == false)
             let cancel = try await sandbox.recorder.waitFor("cancel")
             #expect(cancel.first?.fields["TransactionId"] == String(otherID))
+        }
+    }
+
+    @Test("a card is kept (token on the Model, in Pay and in the list) only when SaveCard asks, 3-D Secure included")
+    func tokensOnlyWhenAsked() async throws {
+        try await SandboxHarness.run { sandbox in
+            let unasked = try await sandbox.api("/payments/cards/charge", [
+                "Amount": 10, "AccountId": "user-t", "CardCryptogramPacket": TestCard.cryptogram("4000000000003055"),
+            ])
+            #expect(try unasked.envelope.success)
+            #expect(unasked.body.contains("\"Token\":null"))
+            let unaskedPay = try #require(try await sandbox.recorder.waitFor("pay").first)
+            #expect(unaskedPay.fields["Token"] == "")
+            #expect(unaskedPay.body.contains("&Token=&"))
+            let refused = try await sandbox.api("/payments/cards/charge", [
+                "Amount": 10, "AccountId": "user-t", "SaveCard": false, "CardCryptogramPacket": TestCard.cryptogram("5200828282828210"),
+            ]).envelope
+            #expect(refused.success)
+            #expect(refused.model?.token == nil)
+
+            // SaveCard as JSON true on charge, as form text on auth.
+            let saved = try await sandbox.api("/payments/cards/charge", [
+                "Amount": 10, "AccountId": "user-t", "SaveCard": true, "CardCryptogramPacket": TestCard.cryptogram("4000000000003055"),
+            ]).envelope
+            let token = try #require(saved.model?.token)
+            let held = try await sandbox.send("/payments/cards/auth", body: FormBody.encode([
+                ("Amount", "10"), ("AccountId", "user-h"), ("SaveCard", "true"), ("CardCryptogramPacket", TestCard.cryptogram("5205000000003055")),
+            ]), contentType: "application/x-www-form-urlencoded").envelope
+            #expect(held.model?.status == "Authorized")
+            let heldToken = try #require(held.model?.token)
+
+            // Through 3-D Secure: the choice made at the charge holds after post3ds.
+            var threeDSTokens: [String?] = []
+            for saveCard in [false, true] {
+                let challenge = try await sandbox.api("/payments/cards/charge", [
+                    "Amount": 10, "AccountId": "user-3ds", "SaveCard": saveCard, "CardCryptogramPacket": TestCard.cryptogram("2200000000000004"),
+                ]).envelope
+                let model = try #require(challenge.model)
+                let paRes = try await authenticate(sandbox, acsURL: try #require(model.acsUrl), decision: "confirm")
+                let completed = try await sandbox.api("/payments/cards/post3ds", ["TransactionId": model.transactionId!, "PaRes": paRes]).envelope
+                #expect(completed.success)
+                threeDSTokens.append(completed.model?.token)
+            }
+            #expect(threeDSTokens[0] == nil)
+            let threeDSToken = try #require(threeDSTokens[1])
+
+            let list = try await sandbox.api("/payments/tokens/list", [:]).body
+            #expect(list.components(separatedBy: "\"Token\":").count - 1 == 3)
+            for kept in [token, heldToken, threeDSToken] { #expect(list.contains(kept)) }
+            #expect(!list.contains("\"AccountId\":\"user-t\",\"CardMask\":\"520082"))
+
+            // Token payments keep working as before.
+            let renewal = try await sandbox.api("/payments/tokens/charge", [
+                "Amount": 10, "AccountId": "user-t", "Token": token, "TrInitiatorCode": 0,
+            ]).envelope
+            #expect(renewal.success)
+            #expect(renewal.model?.token == token)
         }
     }
 

@@ -41,6 +41,13 @@ struct APIFields: Sendable {
         return text?.isEmpty == true ? nil : text
     }
 
+    /// A yes/no field: JSON `true`, or `1` / `true` as a number or text (forms and older clients send those); anything
+    /// else, absence included, is no.
+    func flag(_ name: String) -> Bool {
+        guard let text = text(name)?.lowercased() else { return false }
+        return text == "true" || text == "1"
+    }
+
     func requiredText(_ name: String) throws(RequestError) -> String {
         guard let text = text(name) else { throw RequestError("\(name) is required") }
         return text

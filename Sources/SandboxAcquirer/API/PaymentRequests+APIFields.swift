@@ -15,7 +15,8 @@ extension CardPaymentRequest {
             currency: currency,
             captureMode: captureMode,
             card: fields.text("Name").map { card.withHolderName($0) } ?? card,
-            details: fields.paymentDetails
+            details: fields.paymentDetails,
+            saveCard: fields.flag("SaveCard")
         )
     }
 }
@@ -34,7 +35,7 @@ extension TokenPaymentRequest {
             currency: currency,
             token: token,
             initiator: initiator,
-            isScheduled: fields.text("PaymentScheduled") == "1",
+            isScheduled: fields.flag("PaymentScheduled"),
             details: fields.paymentDetails
         )
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The options a page passes to the widget's `pay(kind, options, callbacks)`, as they reach the card form:
 /// query parameters on GET /form, carried in hidden fields on submit.
 struct WidgetOptions: Sendable {
@@ -5,9 +7,13 @@ struct WidgetOptions: Sendable {
     let amount: Amount
     let currency: String
     let details: PaymentDetails
+    /// The widget's `saveCard: true`, or `data.CloudPayments.recurrent`: the payer agreed to keep the card.
+    let saveCard: Bool
 
     /// The form parameter names, which are the widget's option names.
-    private static let carriedNames = ["kind", "publicId", "amount", "currency", "description", "accountId", "invoiceId", "email", "data"]
+    private static let carriedNames = [
+        "kind", "publicId", "amount", "currency", "description", "accountId", "invoiceId", "email", "data", "saveCard",
+    ]
 
     private let carried: [(key: String, value: String)]
 
@@ -28,7 +34,19 @@ struct WidgetOptions: Sendable {
             jsonData: fields["data"],
             ipAddress: nil
         )
+        saveCard = ["true", "1"].contains(fields["saveCard"]?.lowercased()) || Self.asksForRecurrent(data: fields["data"])
         carried = Self.carriedNames.compactMap { name in fields[name].map { (name, $0) } }
+    }
+
+    /// A `recurrent` member in `data.CloudPayments` asks CloudPayments to charge the card again later, which needs
+    /// the card kept; the real service then also starts a subscription of its own, which the sandbox does not emulate.
+    private static func asksForRecurrent(data: String?) -> Bool {
+        guard let data, case .object(let members)? = try? JSONValue.parse(Data(data.utf8)),
+              case .object(let cloudPayments)? = members.first(where: { $0.key.lowercased() == "cloudpayments" })?.value,
+              let recurrent = cloudPayments.first(where: { $0.key.lowercased() == "recurrent" })?.value
+        else { return false }
+        if case .null = recurrent { return false }
+        return true
     }
 
     /// Hidden inputs that carry the options through the card form's submit.

@@ -19,6 +19,8 @@ enum WidgetScript {
         if (options.data !== undefined && options.data !== null) {
           query.set('data', typeof options.data === 'string' ? options.data : JSON.stringify(options.data));
         }
+        // Keeping the card for later payments; the form also reads `data.CloudPayments.recurrent`, which asks the same.
+        if (options.saveCard === true) { query.set('saveCard', 'true'); }
         return sandboxOrigin + '/form?' + query.toString();
       }
 

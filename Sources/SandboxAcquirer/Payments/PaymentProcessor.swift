@@ -28,10 +28,12 @@ struct PaymentProcessor: Sendable {
             return await decline(transaction, refusal)
         }
         let behaviour = TestCards.behaviour(for: request.card)
+        // A card the payer did not agree to keep is not kept, not even while 3-D Secure is pending.
+        let cardToSave = request.saveCard ? request.card : nil
         guard behaviour.requiresThreeDS else {
-            return await settle(transaction, decision: behaviour.byCryptogram, issuingTokenFor: request.card)
+            return await settle(transaction, decision: behaviour.byCryptogram, issuingTokenFor: cardToSave)
         }
-        transaction.awaitAuthentication(PendingChallenge(card: request.card, decision: behaviour.byCryptogram))
+        transaction.awaitAuthentication(PendingChallenge(cardToSave: cardToSave, decision: behaviour.byCryptogram))
         await transactions.save(transaction)
         return .challenge(transaction, ThreeDSChallenge(transactionID: transaction.id, endpoint: endpoint))
     }
@@ -46,7 +48,7 @@ struct PaymentProcessor: Sendable {
         }
         switch result.decision {
         case .reject: return await decline(transaction, .authenticationFailed)
-        case .confirm: return await settle(transaction, decision: challenge.decision, issuingTokenFor: challenge.card)
+        case .confirm: return await settle(transaction, decision: challenge.decision, issuingTokenFor: challenge.cardToSave)
         }
     }
 
@@ -79,7 +81,8 @@ struct PaymentProcessor: Sendable {
         }
     }
 
-    /// An approved card payment with an `AccountId` leaves a token for renewals; a token payment already has one.
+    /// An approved card payment leaves a token for renewals when the payer asked to save the card and there is an
+    /// `AccountId` to keep it under (`card` is nil otherwise); a token payment already has one.
     private func approve(_ transaction: Transaction, issuingTokenFor card: CardDetails?) async -> PaymentOutcome {
         var transaction = transaction
         var issuedToken: String?

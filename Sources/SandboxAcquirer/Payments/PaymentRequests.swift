@@ -5,6 +5,9 @@ struct CardPaymentRequest: Sendable {
     let captureMode: CaptureMode
     let card: CardDetails
     let details: PaymentDetails
+    /// The payer agreed to keep the card (`SaveCard`, or the widget's `saveCard` / `data.CloudPayments.recurrent`):
+    /// only then does an approved payment with an `AccountId` leave a token.
+    let saveCard: Bool
 }
 
 /// A merchant-initiated payment with a stored card (`/payments/tokens/charge`).

@@ -62,7 +62,8 @@ struct HostedFormRoutes {
         var details = options.details
         details.ipAddress = clientAddress
         let request = CardPaymentRequest(
-            amount: options.amount, currency: options.currency, captureMode: options.captureMode, card: card, details: details
+            amount: options.amount, currency: options.currency, captureMode: options.captureMode, card: card, details: details,
+            saveCard: options.saveCard
         )
         return page(for: await processor.pay(request))
     }

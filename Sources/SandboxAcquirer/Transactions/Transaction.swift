@@ -1,7 +1,7 @@
 import Foundation
 
-/// A payment as the sandbox remembers it. Only the card's masked parts are kept here; the full number
-/// lives in the token vault or, while 3-D Secure is pending, in `pendingChallenge`.
+/// A payment as the sandbox remembers it. Only the card's masked parts are kept here; the full number of a card
+/// the payer asked to save lives in the token vault or, while 3-D Secure is pending, in `pendingChallenge`.
 struct Transaction: Sendable {
     let id: Int64
     /// The authorised amount, lowered to the confirmed amount when a hold is confirmed for less.
@@ -45,9 +45,9 @@ struct Refund: Sendable {
     let createdAt: Date
 }
 
-/// What a payment waits for while the cardholder is at the 3-D Secure page: the card, to issue a token
-/// afterwards, and the issuer's answer, which applies once authentication succeeds.
+/// What a payment waits for while the cardholder is at the 3-D Secure page: the card, when the payer asked to save
+/// it, to issue a token afterwards, and the issuer's answer, which applies once authentication succeeds.
 struct PendingChallenge: Sendable {
-    let card: CardDetails
+    let cardToSave: CardDetails?
     let decision: IssuerDecision
 }
