@@ -94,6 +94,64 @@ struct HostedFormTests {
         }
     }
 
+    @Test("after a decline the form offers Try again with the same options; the retry is a new transaction with its own Check and Pay")
+    func retryAfterDecline() async throws {
+        try await SandboxHarness.run { sandbox in
+            let widgetOptions = options + [("saveCard", "true"), ("data", #"{"plan":"premium_1m"}"#)]
+            let declined = try await submit(sandbox, card: "4000 0566 5566 5556", fields: widgetOptions)
+            #expect(declined.body.contains("\"success\":false"))
+            #expect(declined.body.contains("id=\"sandbox-result\""))
+            #expect(declined.body.contains("id=\"sandbox-retry\""))
+            #expect(declined.body.contains("Попробовать ещё раз / Try again"))
+            let retryForm = try #require(declined.body.firstMatch(of: /<form method="get" action="\/form">(.*?)<\/form>/.dotMatchesNewlines())?.1)
+            let carried = HTML.hiddenInputs(String(retryForm))
+            #expect(Dictionary(carried, uniquingKeysWith: { $1 }) == Dictionary(widgetOptions, uniquingKeysWith: { $1 }))
+
+            // The button is a GET of the card form with those options, as the widget first opened it.
+            let form = try await sandbox.send("/form?" + FormBody.encode(carried), method: .GET, credentials: .none)
+            #expect(form.body.contains("id=\"card-number\""))
+            #expect(form.body.contains("299.00 RUB"))
+            let paid = try await submit(sandbox, card: "4000 0000 0000 3055", fields: HTML.hiddenInputs(form.body))
+            #expect(paid.body.contains("\"success\":true"))
+            #expect(!paid.body.contains("sandbox-retry"))
+
+            let fail = try #require(try await sandbox.recorder.waitFor("fail").first)
+            let pay = try #require(try await sandbox.recorder.waitFor("pay").first)
+            let checks = await sandbox.recorder.all("check")
+            #expect(checks.count == 2)
+            #expect(checks.map { $0.fields["TransactionId"] } == [fail.fields["TransactionId"], pay.fields["TransactionId"]])
+            #expect(fail.fields["TransactionId"] != pay.fields["TransactionId"])
+            for notification in checks + [fail, pay] {
+                #expect(notification.fields["InvoiceId"] == "inv-f")
+                #expect(notification.fields["Data"] == #"{"plan":"premium_1m"}"#)
+            }
+            #expect(pay.fields["Token"]?.hasPrefix("sbx_tok_") == true)
+        }
+    }
+
+    @Test("a decline after 3-D Secure also offers Try again: the options ride along in the return address")
+    func retryAfterThreeDSDecline() async throws {
+        try await SandboxHarness.run { sandbox in
+            let acsPage = try await submit(sandbox, card: "4012 8888 8888 1881")
+            let transactionID = try #require(acsPage.body.firstMatch(of: /action="\/acs\/(\d+)"/)?.1)
+            let termURL = try #require(HTML.hiddenInputs(acsPage.body).first { $0.0 == "TermUrl" }?.1)
+            #expect(termURL.hasPrefix("/form/3ds?"))
+
+            let returning = try await sandbox.send(
+                "/acs/\(transactionID)", body: FormBody.encode([("decision", "confirm"), ("TermUrl", termURL), ("MD", String(transactionID))]),
+                contentType: "application/x-www-form-urlencoded", credentials: .none
+            )
+            let action = try #require(returning.body.firstMatch(of: /<form id="acs-return" method="post" action="([^"]+)"/)?.1)
+            let back = HTML.hiddenInputs(returning.body)
+            let result = try await sandbox.send(
+                HTML.unescape(String(action)), body: FormBody.encode(back), contentType: "application/x-www-form-urlencoded", credentials: .none
+            )
+            #expect(result.body.contains("\"success\":false,\"transactionId\":\(transactionID),\"reasonCode\":5051"))
+            let retryForm = try #require(result.body.firstMatch(of: /<form method="get" action="\/form">(.*?)<\/form>/.dotMatchesNewlines())?.1)
+            #expect(Dictionary(HTML.hiddenInputs(String(retryForm)), uniquingKeysWith: { $1 }) == Dictionary(options, uniquingKeysWith: { $1 }))
+        }
+    }
+
     private func submit(_ sandbox: SandboxHarness, card: String, fields: [(String, String)]? = nil) async throws -> SandboxHarness.Exchange {
         let fields = (fields ?? options) + [("cardNumber", card), ("cardExp", "12/40"), ("cardCvv", "123"), ("cardHolder", "IVAN PETROV")]
         return try await sandbox.send(

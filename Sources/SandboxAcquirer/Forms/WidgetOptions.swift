@@ -1,7 +1,8 @@
 import Foundation
 
 /// The options a page passes to the widget's `pay(kind, options, callbacks)`, as they reach the card form:
-/// query parameters on GET /form, carried in hidden fields on submit.
+/// query parameters on GET /form, carried in hidden fields on submit, through 3-D Secure in the return address,
+/// and into the "Try again" form after a decline, so every attempt of one widget session pays the same way.
 struct WidgetOptions: Sendable {
     let captureMode: CaptureMode
     let amount: Amount
@@ -49,8 +50,13 @@ struct WidgetOptions: Sendable {
         return true
     }
 
-    /// Hidden inputs that carry the options through the card form's submit.
+    /// Hidden inputs that carry the options through a form's submit.
     var hiddenInputs: String {
         carried.map { HTMLPage.hiddenInput(name: $0.key, value: $0.value) }.joined(separator: "\n")
+    }
+
+    /// The options as a query string, for an address the browser comes back to (the 3-D Secure return).
+    var query: String {
+        FormURLEncoding.encode(carried)
     }
 }

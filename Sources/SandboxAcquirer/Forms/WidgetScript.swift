@@ -1,5 +1,12 @@
 /// `/widget.js`: the legacy CloudPayments widget API (`new cp.CloudPayments().pay(kind, options, callbacks)`),
-/// showing the sandbox's card form in a full-screen overlay and turning its result message into the callbacks.
+/// showing the sandbox's card form in a full-screen overlay and turning its result messages into the callbacks.
+///
+/// As in the real widget a decline does not end the session: the form shows the reason and "Try again"
+/// (`#sandbox-retry`), and the payer may pay with another card for the same invoice. The session ends on a success,
+/// which closes the overlay and calls `onSuccess`, or when the payer closes it (`#sandbox-widget-close`), which calls
+/// `onFail` with the last decline's message ("User has cancelled" if nothing was tried). `onComplete` follows each
+/// transaction result as it arrives, a decline included, as CloudPayments documents it ("called as soon as the widget
+/// gets the transaction result from the API"); a session closed before any result gets one `onComplete` at the end.
 enum WidgetScript {
     static let source = #"""
     (function () {
@@ -46,27 +53,44 @@ enum WidgetScript {
         overlay.appendChild(frame);
         overlay.appendChild(close);
 
+        function call(name, args) {
+          if (typeof callbacks[name] === 'function') { callbacks[name].apply(null, args); }
+        }
+
         var finished = false;
+        var lastFailure = null;
         function finish(result) {
           if (finished) { return; }
           finished = true;
           window.removeEventListener('message', onMessage);
           overlay.remove();
           if (result.success) {
-            if (callbacks.onSuccess) { callbacks.onSuccess(options); }
-          } else if (callbacks.onFail) {
-            callbacks.onFail(result.message, options);
+            call('onSuccess', [options]);
+          } else {
+            call('onFail', [result.message, options]);
           }
-          if (callbacks.onComplete) { callbacks.onComplete(result, options); }
         }
         function onMessage(event) {
           var data = event.data;
-          if (event.source !== frame.contentWindow || !data || data.type !== 'sandbox-payment') { return; }
-          finish({ success: data.success, code: data.reasonCode, message: data.message, transactionId: data.transactionId });
+          if (finished || event.source !== frame.contentWindow || !data || data.type !== 'sandbox-payment') { return; }
+          var result = { success: data.success, code: data.reasonCode, message: data.message, transactionId: data.transactionId };
+          call('onComplete', [result, options]);
+          if (result.success) {
+            finish(result);
+          } else {
+            // The overlay stays: the form now offers "Try again", and only closing the widget makes this a failure.
+            lastFailure = result;
+          }
         }
         window.addEventListener('message', onMessage);
         close.addEventListener('click', function () {
-          finish({ success: false, code: null, message: 'User has cancelled', transactionId: null });
+          if (lastFailure) {
+            finish(lastFailure);
+            return;
+          }
+          var cancelled = { success: false, code: null, message: 'User has cancelled', transactionId: null };
+          finish(cancelled);
+          call('onComplete', [cancelled, options]);
         });
         document.body.appendChild(overlay);
       };

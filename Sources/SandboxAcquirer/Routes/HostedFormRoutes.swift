@@ -6,6 +6,7 @@ struct HostedFormRoutes {
     let publicID: String
 
     /// Where the ACS page sends the cardholder back to; relative, as the form and the ACS share the sandbox's origin.
+    /// The widget options ride along in its query, so a decline after 3-D Secure can still offer "Try again".
     private static let threeDSReturnPath = "/form/3ds"
 
     func register(on router: Router<SandboxRequestContext>) {
@@ -32,10 +33,12 @@ struct HostedFormRoutes {
         router.post("form/3ds") { request, context in
             var request = request
             let fields = FormFields(encoded: String(buffer: try await request.collectBody(upTo: context.maxUploadSize)))
+            // Absent when a page other than the sandbox's form chose this TermUrl; the result then has no "Try again".
+            let options = try? WidgetOptions(fields: FormFields(encoded: request.uri.query ?? ""), expectedPublicID: publicID)
             do throws(RequestError) {
                 guard let transactionID = fields["MD"].flatMap({ Int64($0) }) else { throw RequestError("MD is invalid") }
                 let outcome = try await processor.completeAuthentication(transactionID: transactionID, paRes: fields["PaRes"] ?? "")
-                return page(for: outcome)
+                return page(for: outcome, options: options)
             } catch {
                 return PaymentResultPage.response(for: error)
             }
@@ -43,6 +46,7 @@ struct HostedFormRoutes {
     }
 
     /// Runs the same payment as `/payments/cards/charge|auth`, Check included; a mistyped card goes back to the form.
+    /// Every submit is a new transaction, a retry after a decline included.
     private func submit(_ fields: FormFields, clientAddress: String?) async -> Response {
         let options: WidgetOptions
         do throws(RequestError) {
@@ -65,15 +69,19 @@ struct HostedFormRoutes {
             amount: options.amount, currency: options.currency, captureMode: options.captureMode, card: card, details: details,
             saveCard: options.saveCard
         )
-        return page(for: await processor.pay(request))
+        return page(for: await processor.pay(request), options: options)
     }
 
-    private func page(for outcome: PaymentOutcome) -> Response {
+    private func page(for outcome: PaymentOutcome, options: WidgetOptions?) -> Response {
         switch outcome {
         case .approved(let transaction), .declined(let transaction):
-            PaymentResultPage.response(for: transaction)
+            PaymentResultPage.response(for: transaction, retry: options)
         case .challenge(let transaction, _):
-            ACSPage.challenge(for: transaction, termURL: Self.threeDSReturnPath, md: String(transaction.id))
+            ACSPage.challenge(
+                for: transaction,
+                termURL: Self.threeDSReturnPath + (options.map { "?" + $0.query } ?? ""),
+                md: String(transaction.id)
+            )
         }
     }
 }
