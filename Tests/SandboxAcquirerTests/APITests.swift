@@ -171,4 +171,42 @@ struct APITests {
             }
         }
     }
+
+    @Test("numeric fields may be JSON numbers, as the client libraries send them, or text")
+    func numbersAndText() async throws {
+        try await SandboxHarness.run { sandbox in
+            let packet = TestCard.cryptogram("4000000000003055")
+            // Written by hand: JSONSerialization would print 299.00 as 299.
+            let charged = try await sandbox.send("/payments/cards/charge", body: """
+                {"Amount":299.00,"Currency":"RUB","AccountId":"user-n","SaveCard":true,"InvoiceId":42,"CardCryptogramPacket":"\(packet)"}
+                """, contentType: "application/json")
+            let charge = try charged.envelope
+            #expect(charge.success)
+            #expect(charged.body.contains("\"Amount\":299.00,"))
+            #expect(charged.body.contains("\"InvoiceId\":\"42\""))
+            let id = try #require(charge.model?.transactionId)
+            let token = try #require(charge.model?.token)
+
+            let renewal = try await sandbox.send("/payments/tokens/charge", body: """
+                {"Amount":150.5,"AccountId":"user-n","Token":"\(token)","TrInitiatorCode":0,"PaymentScheduled":1}
+                """, contentType: "application/json")
+            #expect(try renewal.envelope.success)
+            #expect(renewal.body.contains("\"Amount\":150.50,"))
+            let asText = try await sandbox.send("/payments/tokens/charge", body: """
+                {"Amount":"150.50","AccountId":"user-n","Token":"\(token)","TrInitiatorCode":"1"}
+                """, contentType: "application/json")
+            #expect(try asText.envelope.success)
+            let badInitiator = try await sandbox.send("/payments/tokens/charge", body: """
+                {"Amount":1,"AccountId":"user-n","Token":"\(token)","TrInitiatorCode":2}
+                """, contentType: "application/json")
+            #expect(try badInitiator.envelope.message == "TrInitiatorCode must be 0 or 1")
+
+            let refund = try await sandbox.send("/payments/refund", body: #"{"TransactionId":\#(id),"Amount":10.25}"#, contentType: "application/json")
+            #expect(try refund.envelope.success)
+            let found = try await sandbox.send("/payments/get", body: #"{"TransactionId":\#(id)}"#, contentType: "application/json")
+            #expect(try found.envelope.model?.transactionId == id)
+            let notified = try await sandbox.recorder.waitFor("refund")
+            #expect(notified.first?.fields["Amount"] == "10.25")
+        }
+    }
 }
