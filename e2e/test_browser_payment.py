@@ -67,20 +67,14 @@ def visible_iframe(driver):
     return False
 
 
-def pay_with_new_card(browser, number: str, three_ds: bool):
-    """Press Pay, fill the sandbox card form in the widget's iframe, pass 3-D Secure, come back."""
+def fill_card_form(browser, number: str, three_ds: bool):
+    """Inside the widget's iframe: enter a card, submit, pass 3-D Secure; wait for the result."""
     wait = WebDriverWait(browser, 20)
-    wait.until(EC.element_to_be_clickable((By.ID, "pay-button"))).click()
-
-    # The acquirer widget: an overlay with the sandbox's hosted card form in an iframe.
-    frame = wait.until(visible_iframe, "the acquirer widget's iframe did not appear")
-    browser.switch_to.frame(frame)
     wait.until(EC.visibility_of_element_located((By.ID, "card-number"))).send_keys(number)
     browser.find_element(By.ID, "card-exp").send_keys("12/30")
     browser.find_element(By.ID, "card-cvv").send_keys("123")
     browser.find_element(By.ID, "card-holder").send_keys("IVAN PETROV")
     browser.find_element(By.ID, "card-submit").click()
-
     if three_ds:
         # The 3-D Secure challenge page of the sandbox ACS, inside the same widget.
         wait.until(EC.element_to_be_clickable((By.ID, "acs-confirm"))).click()
@@ -88,8 +82,20 @@ def pay_with_new_card(browser, number: str, three_ds: bool):
         result = WebDriverWait(browser, 5).until(EC.visibility_of_element_located((By.ID, "sandbox-result")))
         print(f"[e2e] sandbox result: {result.text!r}")
     except (TimeoutException, WebDriverException):
-        pass  # the widget may close itself right away; the page's status is what matters
-    browser.switch_to.default_content()
+        pass  # the widget closes itself on success; the page's status is what matters
+
+
+def pay_with_new_card(browser, number: str, three_ds: bool, leave_open: bool = False):
+    """Press Pay, fill the sandbox card form in the widget's iframe, pass 3-D Secure, come back.
+    `leave_open`: stay inside the widget (after a decline it offers Try again)."""
+    wait = WebDriverWait(browser, 20)
+    wait.until(EC.element_to_be_clickable((By.ID, "pay-button"))).click()
+    # The acquirer widget: an overlay with the sandbox's hosted card form in an iframe.
+    frame = wait.until(visible_iframe, "the acquirer widget's iframe did not appear")
+    browser.switch_to.frame(frame)
+    fill_card_form(browser, number, three_ds)
+    if not leave_open:
+        browser.switch_to.default_content()
 
 
 def test_subscribe_in_the_browser(movix, browser, plans):
@@ -128,14 +134,39 @@ def test_subscribe_in_the_browser(movix, browser, plans):
         assert api.subscription()["status"] == "active"
 
 
+def test_declined_card_then_another_card_in_the_same_widget(movix, browser, new_user):
+    """As the real widget allows: after a decline the payer tries again in the widget, same invoice."""
+    user = new_user()
+    co = user.api.checkout("premium_1m")
+    browser.get(co["payment_url"])
+    WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.ID, "pay-button")))
+
+    pay_with_new_card(browser, "4000 0566 5566 5556", three_ds=False, leave_open=True)
+    result = WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.ID, "sandbox-result")))
+    assert result.text.strip(), "the widget shows no decline"
+    WebDriverWait(browser, 10).until(EC.element_to_be_clickable((By.ID, "sandbox-retry"))).click()
+    fill_card_form(browser, "4000 0000 0000 3055", three_ds=False)
+    browser.switch_to.default_content()
+
+    WebDriverWait(browser, 30).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="paid"]')),
+        "the retry in the widget did not pay the invoice",
+    )
+    inv = user.api.invoice(co["invoice_id"])
+    assert inv["status"] == "paid", inv
+    assert [a["status"] for a in inv["attempts"]] == ["declined", "succeeded"], inv
+    assert inv["refunds"] == [], inv
+
+
 def test_declined_card_in_the_browser(movix, browser, new_user):
-    """A viewer whose card is declined sees it live, with the reason, and can try again."""
+    """A viewer whose card is declined closes the widget, sees why on the page, and pays again from it."""
     user = new_user()
     co = user.api.checkout("premium_1m")
     browser.get(co["payment_url"])
     WebDriverWait(browser, 20).until(EC.visibility_of_element_located((By.ID, "pay-button")))
 
     pay_with_new_card(browser, "4000 0566 5566 5556", three_ds=False)
+    WebDriverWait(browser, 10).until(EC.element_to_be_clickable((By.ID, "sandbox-widget-close"))).click()
 
     WebDriverWait(browser, 30).until(
         EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="declined"]')),
