@@ -49,6 +49,7 @@ let package = Package(
             name: "Billing",
             dependencies: [
                 "BillingCore", "Acquiring", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -26,4 +26,6 @@ public enum BillingError: Error, Sendable, Equatable {
     case invoiceNotRefundable(InvoiceStatus)
     /// The refund asked for is more than is left of the payment, or not a positive amount.
     case refundExceedsPayment(refundable: Money)
+    /// An idempotency key came again with a different request.
+    case idempotencyKeyReused
 }

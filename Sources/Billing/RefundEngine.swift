@@ -1,5 +1,6 @@
 import Acquiring
 import BillingCore
+import Crypto
 import Foundation
 import PostgresNIO
 import Storage
@@ -16,7 +17,7 @@ public struct RefundEngine: Sendable {
 
     /// Opens a refund of `amount` (all that is left when nil) of an attempt the caller has locked.
     /// The attempt's lock serialises refunds, so together they never exceed what it took.
-    func open(for attempt: PaymentAttempt, amount: Money?, reason: RefundReason, comment: String?, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> Refund {
+    func open(for attempt: PaymentAttempt, amount: Money?, reason: RefundReason, comment: String?, actor: String, id: UUID = UUID(), on connection: PostgresConnection, journal: inout Journal) async throws -> Refund {
         let existing = try await services.refunds.lockAll(attemptID: attempt.id, on: connection)
         let refundable = attempt.status == .succeeded ? refundableAmount(of: attempt.amount, after: existing) : Money(amount: 0, currency: attempt.amount.currency)
         let amount = amount ?? refundable
@@ -24,7 +25,7 @@ public struct RefundEngine: Sendable {
             throw BillingError.refundExceedsPayment(refundable: refundable)
         }
         let refund = Refund(
-            id: UUID(), attemptID: attempt.id, invoiceID: attempt.invoiceID, acquirer: attempt.acquirer, amount: amount,
+            id: id, attemptID: attempt.id, invoiceID: attempt.invoiceID, acquirer: attempt.acquirer, amount: amount,
             status: .created, reason: reason, comment: comment, actor: actor, createdAt: services.clock.now()
         )
         try await services.refunds.insert(refund, on: connection)
@@ -33,17 +34,35 @@ public struct RefundEngine: Sendable {
     }
 
     /// An operator's refund of a paid invoice: part (`amount`) or all that is left of its payment.
-    public func refundInvoice(_ invoiceID: UUID, amount: Int64?, comment: String, actor: String) async throws -> Refund {
+    /// With an idempotency key the refund's id comes from the key, so asking again (a double click,
+    /// a retried request) finds the same refund instead of opening a second one.
+    public func refundInvoice(_ invoiceID: UUID, amount: Int64?, comment: String, actor: String, idempotencyKey: String?) async throws -> Refund {
         let refund = try await services.database.journaledTransaction { connection, journal -> Refund in
             guard let invoice = try await services.invoices.find(id: invoiceID, on: connection) else { throw BillingError.invoiceNotFound(invoiceID.lowercased) }
             guard invoice.status == .paid, let attemptID = invoice.paidAttemptID,
                   let attempt = try await services.attempts.lock(id: attemptID, on: connection)
             else { throw BillingError.invoiceNotRefundable(invoice.status) }
             let money = amount.map { Money(amount: $0, currency: invoice.amount.currency) }
-            return try await open(for: attempt, amount: money, reason: .requestedByOperator, comment: comment, actor: actor, on: connection, journal: &journal)
+            let id = idempotencyKey.map { Self.refundID(invoiceID: invoiceID, idempotencyKey: $0) } ?? UUID()
+            // The attempt is locked: a concurrent request with the same key waits here, then finds it.
+            if idempotencyKey != nil, let earlier = try await services.refunds.find(id: id, on: connection) {
+                guard money == nil || money == earlier.amount, earlier.comment == comment else { throw BillingError.idempotencyKeyReused }
+                return earlier
+            }
+            return try await open(for: attempt, amount: money, reason: .requestedByOperator, comment: comment, actor: actor, id: id, on: connection, journal: &journal)
         }
         await submit(refund.id)
         return try await services.database.read { try await services.refunds.find(id: refund.id, on: $0) } ?? refund
+    }
+
+    /// A refund id that only this invoice and key produce (SHA-256, shaped as a UUID).
+    static func refundID(invoiceID: UUID, idempotencyKey: String) -> UUID {
+        let digest = Array(SHA256.hash(data: Data("refund/\(invoiceID.lowercased)/\(idempotencyKey)".utf8)))
+        var bytes = Array(digest.prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x50 // version 5 layout, as a name-based UUID
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 
     /// Sends a refund to the acquirer and records the answer. Called again for a refund whose

@@ -11,10 +11,11 @@ struct RefundEngineTests {
         return (viewer, invoice)
     }
 
-    func refund(_ stack: LiveStack, _ invoiceID: String, amount: Int? = nil) async throws -> LiveStack.Exchange {
+    func refund(_ stack: LiveStack, _ invoiceID: String, amount: Int? = nil, key: String? = nil) async throws -> LiveStack.Exchange {
         var body: [String: Any] = ["reason": "goodwill"]
         body["amount"] = amount
-        return try await stack.post(stack.billingURL + "/internal/v1/invoices/\(invoiceID)/refunds", json: body, headers: [("Authorization", "Bearer \(TestServer.internalToken)")])
+        let headers = [("Authorization", "Bearer \(TestServer.internalToken)")] + (key.map { [("Idempotency-Key", $0)] } ?? [])
+        return try await stack.post(stack.billingURL + "/internal/v1/invoices/\(invoiceID)/refunds", json: body, headers: headers)
     }
 
     /// Waits until a query counts `expected`.
@@ -69,6 +70,25 @@ struct RefundEngineTests {
                 let statuses = try await [first.status, second.status].sorted()
                 #expect(statuses == [201, 422])
                 #expect(try await database.count("SELECT COALESCE(sum(amount), 0)::int FROM refunds WHERE status <> 'failed'") == 20000)
+            }
+        }
+    }
+
+    @Test("an operator's refund asked twice with one Idempotency-Key, even at once, is one refund; another amount under it is 422")
+    func idempotentRefund() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (_, invoice) = try await purchase(stack)
+                let invoiceID = invoice["id"] as! String
+                async let first = refund(stack, invoiceID, amount: 5000, key: "ticket-42")
+                async let second = refund(stack, invoiceID, amount: 5000, key: "ticket-42")
+                let (a, b) = try await (first, second)
+                #expect([a.status, b.status] == [201, 201])
+                #expect(a.json["id"] as? String == b.json["id"] as? String)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
+                let other = try await refund(stack, invoiceID, amount: 6000, key: "ticket-42")
+                #expect(other.status == 422)
+                #expect(other.body.contains("idempotency-key-reused"))
             }
         }
     }

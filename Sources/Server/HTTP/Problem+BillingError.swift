@@ -26,6 +26,8 @@ extension Problem {
             self = .badRequest("Malformed notification: \(reason)")
         case .invoiceNotRefundable(let status):
             self.init(.conflict, type: "invoice-not-refundable", title: "Invoice not refundable", detail: "Only a paid invoice can be refunded; this one is \(status.rawValue).")
+        case .idempotencyKeyReused:
+            self.init(.unprocessableContent, type: "idempotency-key-reused", title: "Idempotency key reused", detail: "This Idempotency-Key was used with a different request.")
         case .refundExceedsPayment(let refundable):
             self.init(.unprocessableContent, type: "refund-exceeds-payment", title: "Refund exceeds what is left", detail: "At most \(refundable.amount) (\(refundable.currency)) of this payment can still be refunded.")
         }

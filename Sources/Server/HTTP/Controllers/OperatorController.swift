@@ -1,6 +1,7 @@
 import Billing
 import BillingCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Storage
 
@@ -32,7 +33,8 @@ struct OperatorController {
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...500).contains(reason.count) else { throw Problem.invalid("reason must be 1 to 500 characters.") }
         if let amount = input.amount, amount <= 0 { throw Problem.invalid("amount must be a positive number of minor units.") }
-        let refund = try await RefundEngine(services: services).refundInvoice(invoiceID, amount: input.amount, comment: reason, actor: "operator")
+        let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
+        let refund = try await RefundEngine(services: services).refundInvoice(invoiceID, amount: input.amount, comment: reason, actor: "operator", idempotencyKey: key)
         return try Response.json(RefundBody(refund), status: .created)
     }
 
