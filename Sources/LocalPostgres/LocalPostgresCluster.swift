@@ -124,6 +124,11 @@ public struct LocalPostgresCluster: Sendable {
     static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], quiet: Bool = false, detached: Bool = false) throws -> String {
         var pipe: [Int32] = [-1, -1]
         guard Glibc.pipe(&pipe) == 0 else { throw ClusterError(message: "pipe() failed") }
+        // Other threads spawn programs too (tests run in parallel): our pipe must not leak into
+        // their children, and theirs not into ours. A leaked write end held by a long-lived
+        // process (the PostgreSQL server outlives `pg_ctl start`) means a read that never ends.
+        _ = fcntl(pipe[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipe[1], F_SETFD, FD_CLOEXEC)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -137,8 +142,8 @@ public struct LocalPostgresCluster: Sendable {
             posix_spawn_file_actions_adddup2(&actions, pipe[1], 2)
         }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addclose(&actions, pipe[0])
-        posix_spawn_file_actions_addclose(&actions, pipe[1])
+        // After the dup2s above, which need the pipe open; this closes both of its ends too.
+        Self.closeInheritedDescriptors(&actions)
         // Run from a directory every user may enter, or `postgres` fails on the caller's cwd.
         let argv = (["/bin/sh", "-c", "cd / && exec \"$0\" \"$@\"", program] + arguments).map { strdup($0) } + [nil]
         let environ = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -166,6 +171,15 @@ public struct LocalPostgresCluster: Sendable {
             throw ClusterError(message: quiet ? "\(program) failed" : "\(([program] + arguments).joined(separator: " ")) failed:\n\(text)")
         }
         return text
+    }
+
+    /// Makes the child close every descriptor above stderr: whatever the rest of the process had
+    /// open (another spawn's pipe, a socket) must not live on in a server started from here.
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` is not in Swift's Glibc module, hence dlsym.
+    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias AddClosefrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: AddClosefrom.self)(&actions, 3)
     }
 
     /// A cluster command that did not succeed, with its output.
