@@ -1,3 +1,4 @@
+import Acquiring
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -101,6 +102,24 @@ struct OpsAndPagesTests {
                 #expect(checkout.status == .seeOther)
                 #expect(checkout.headers[.location]?.hasPrefix("http://billing.test/pay/") == true)
                 #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE amount = 79900 AND status = 'created'") == 1)
+
+                // Once the demo user is subscribed, the page says until when instead of a raw 409.
+                let invoiceID = try #require(checkout.headers[.location].flatMap { URLComponents(string: $0)?.path.split(separator: "/").last }.map(String.init))
+                var owner: UUID?
+                for try await id in try await database.client.query("SELECT user_id FROM invoices WHERE id = \(UUID(uuidString: invoiceID)!)", logger: testLogger).decode(UUID.self) {
+                    owner = id
+                }
+                let paid = Notifications.payFields(invoiceID: invoiceID, accountID: AcquirerAccount.id(for: try #require(owner)), amount: "799.00")
+                #expect(try await Notifications.send("pay", paid, client: client).1 == #"{"code":0}"#)
+                let again = try await client.execute(
+                    uri: "/demo/checkout?lang=en", method: .post,
+                    headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "plan_code=premium_1m")
+                )
+                #expect(again.status == .seeOther)
+                #expect(again.headers[.location] == "http://billing.test/demo?lang=en")
+                let subscribed = String(buffer: try await client.execute(uri: "/demo?lang=en", method: .get).body)
+                #expect(subscribed.contains("Your Movix Premium subscription runs until"))
+                #expect(!subscribed.contains("data-plan-code"))
             }
         }
     }

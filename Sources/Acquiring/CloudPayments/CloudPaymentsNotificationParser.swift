@@ -81,7 +81,7 @@ enum CloudPaymentsDate {
     static func parse(_ text: String) -> Date? {
         var body = Substring(text)
         if body.hasSuffix("Z") { body = body.dropLast() }
-        if let dot = body.lastIndex(of: "."), body[body.index(after: dot)...].allSatisfy { $0.isASCII && $0.isNumber } { body = body[..<dot] }
+        if let dot = body.lastIndex(of: "."), body[body.index(after: dot)...].allSatisfy({ $0.isASCII && $0.isNumber }) { body = body[..<dot] }
         let parts = body.split(omittingEmptySubsequences: false, whereSeparator: { "-: T".contains($0) })
         guard parts.count == 6, parts[0].count == 4, parts.dropFirst().allSatisfy({ $0.count == 2 }),
               parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } })

@@ -71,7 +71,7 @@ struct Dev: AsyncParsableCommand {
         let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
         let database = Database(client: client, logger: logger)
         let reconciliation = PeriodicReconciliation(
-            reconciliation: Reconciliation(services: makeBillingServices(configuration: server, database: database, httpClient: .shared, logger: logger), grace: 60),
+            reconciliation: Reconciliation(services: makeBillingServices(cloudPayments: server.cloudPayments, database: database, httpClient: .shared, logger: logger), grace: 60),
             interval: .seconds(60), logger: logger
         )
         let api = try await buildApplication(

@@ -1,3 +1,4 @@
+import Acquiring
 import ArgumentParser
 import AsyncHTTPClient
 import Billing
@@ -17,14 +18,14 @@ struct Reconcile: AsyncParsableCommand {
     func run() async throws {
         let settings = Settings()
         let (logger, _) = Runtime.bootstrap(settings: settings)
-        let server: ServerConfiguration
+        let cloudPayments: CloudPaymentsConfiguration
         let database: PostgresClient.Configuration
         do {
-            server = try settings.serverConfiguration()
+            cloudPayments = try settings.cloudPaymentsConfiguration()
             database = try settings.databaseConfiguration()
         } catch { exitWithConfigurationError(error) }
         let summary = try await Database.withConnected(database, logger: logger) { database in
-            let services = makeBillingServices(configuration: server, database: database, httpClient: .shared, logger: logger)
+            let services = makeBillingServices(cloudPayments: cloudPayments, database: database, httpClient: .shared, logger: logger)
             return await Reconciliation(services: services, grace: Double(graceSeconds)).run()
         }
         say("Reconciled: \(summary).")

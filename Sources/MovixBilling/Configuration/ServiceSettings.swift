@@ -38,12 +38,7 @@ extension Settings {
         } else {
             throw SettingError(name: "MOVIX_JWT_SECRET", problem: "or MOVIX_JWT_PUBLIC_KEY is required to verify user tokens")
         }
-        let cloudPayments = CloudPaymentsConfiguration(
-            apiURL: try url("MOVIX_CLOUDPAYMENTS_API_URL", default: CloudPaymentsConfiguration.productionAPIURL),
-            publicID: try string("MOVIX_CLOUDPAYMENTS_PUBLIC_ID"),
-            apiSecret: try string("MOVIX_CLOUDPAYMENTS_API_SECRET"),
-            widgetScriptURL: try url("MOVIX_CLOUDPAYMENTS_WIDGET_URL", default: CloudPaymentsConfiguration.productionWidgetURL)
-        )
+        let cloudPayments = try cloudPaymentsConfiguration()
         return ServerConfiguration(
             host: host, port: port,
             publicURL: try url("MOVIX_PUBLIC_URL", default: "http://\(host):\(port)"),
@@ -55,6 +50,16 @@ extension Settings {
             webOrigin: try optional("MOVIX_WEB_ORIGIN").map { _ in try url("MOVIX_WEB_ORIGIN", default: "") },
             jwtAudience: try string("MOVIX_JWT_AUDIENCE", default: DevelopmentTokens.defaultAudience),
             jwtIssuer: optional("MOVIX_JWT_ISSUER")
+        )
+    }
+
+    /// The CloudPayments terminal: all that commands which only talk to the acquirer need.
+    func cloudPaymentsConfiguration() throws -> CloudPaymentsConfiguration {
+        CloudPaymentsConfiguration(
+            apiURL: try url("MOVIX_CLOUDPAYMENTS_API_URL", default: CloudPaymentsConfiguration.productionAPIURL),
+            publicID: try string("MOVIX_CLOUDPAYMENTS_PUBLIC_ID"),
+            apiSecret: try string("MOVIX_CLOUDPAYMENTS_API_SECRET"),
+            widgetScriptURL: try url("MOVIX_CLOUDPAYMENTS_WIDGET_URL", default: CloudPaymentsConfiguration.productionWidgetURL)
         )
     }
 

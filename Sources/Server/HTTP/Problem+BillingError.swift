@@ -9,7 +9,7 @@ extension Problem {
             self = .invalid("plan_id \"\(plan)\" is not a plan on sale; see GET /v1/plans")
         case .alreadySubscribed(let status, let until):
             let end = until.map { " until \($0.formatted(.iso8601))" } ?? ""
-            self.init(.conflict, type: "already-subscribed", title: "Already subscribed", detail: "You already have a \(status.rawValue) subscription\(end).")
+            self.init(.conflict, type: "already-subscribed", title: "Already subscribed", detail: "You already have \(status == .active ? "an" : "a") \(status.rawValue) subscription\(end).")
         case .paymentInProgress(let invoiceID):
             self.init(.conflict, type: "payment-in-progress", title: "A payment is in progress", detail: "A payment for invoice \(invoiceID.lowercased) is being processed; wait for its result.")
         case .invoiceNotFound(let id):
@@ -29,7 +29,7 @@ extension Problem {
         case .idempotencyKeyReused:
             self.init(.unprocessableContent, type: "idempotency-key-reused", title: "Idempotency key reused", detail: "This Idempotency-Key was used with a different request.")
         case .refundExceedsPayment(let refundable):
-            self.init(.unprocessableContent, type: "refund-exceeds-payment", title: "Refund exceeds what is left", detail: "At most \(refundable.amount) (\(refundable.currency)) of this payment can still be refunded.")
+            self.init(.unprocessableContent, type: "refund-exceeds-payment", title: "Refund exceeds what is left", detail: "At most \(refundable) (\(refundable.amount) minor units) of this payment can still be refunded.")
         }
     }
 }

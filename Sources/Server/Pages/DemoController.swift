@@ -20,11 +20,18 @@ struct DemoController {
 
     @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> HTML {
         let language = PageLanguage(request: request)
-        let plans = try await services.database.read { try await services.plans.activePlans(on: $0) }
+        let (plans, subscription) = try await services.database.read { connection in
+            (try await services.plans.activePlans(on: connection), try await services.subscriptions.current(userID: demoUserID, on: connection))
+        }
+        // The demo user is fixed: once subscribed, say until when instead of offering a checkout
+        // that can only answer "already subscribed".
+        let now = services.clock.now()
+        let until = subscription.flatMap { $0.grantsAccess(at: now) ? $0.currentPeriod?.end : nil }
         let model = DemoPageModel(
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
-            plans: plans.map { DemoPlanModel(code: $0.code, title: language.planTitle(tier: $0.tier, months: $0.periodMonths), price: PaymentPageController.format($0.price, language)) },
-            userId: demoUserID.lowercased
+            plans: until == nil ? plans.map { DemoPlanModel(code: $0.code, title: language.planTitle(tier: $0.tier, months: $0.periodMonths), price: PaymentPageController.format($0.price, language)) } : [],
+            userId: demoUserID.lowercased,
+            subscribedUntil: until.map { language.date($0) }
         )
         guard let html = templates.render(model, withTemplate: "demo") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The demo page template is missing.") }
         return HTML(html: html)
@@ -34,10 +41,15 @@ struct DemoController {
         let language = PageLanguage(request: request)
         let form = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: context.maxUploadSize)))
         guard let planCode = form.first(where: { $0.0 == "plan_code" })?.1 else { throw Problem.invalid("plan_code is required.") }
-        let outcome = try await services.database.journaledTransaction { connection, journal in
-            try await CheckoutService(services: services).checkout(userID: demoUserID, planIDOrCode: planCode, email: nil, on: connection, journal: &journal)
+        do {
+            let outcome = try await services.database.journaledTransaction { connection, journal in
+                try await CheckoutService(services: services).checkout(userID: demoUserID, planIDOrCode: planCode, email: nil, on: connection, journal: &journal)
+            }
+            return .redirect(to: links.url(for: outcome.invoice.id, language: language), type: .normal)
+        } catch BillingError.alreadySubscribed {
+            // Back to the plan page, which says until when the subscription runs.
+            return .redirect(to: "\(links.publicURL)/demo?lang=\(language.rawValue)", type: .normal)
         }
-        return .redirect(to: links.url(for: outcome.invoice.id, language: language), type: .normal)
     }
 }
 
@@ -48,6 +60,8 @@ struct DemoPageModel {
     var texts: [String: String]
     var plans: [DemoPlanModel]
     var userId: String
+    /// When the demo user's subscription runs out, if they have one.
+    var subscribedUntil: String?
 }
 
 /// One plan on the demo page.

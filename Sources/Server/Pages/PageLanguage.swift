@@ -1,4 +1,5 @@
 import BillingCore
+import Foundation
 import Hummingbird
 
 /// The language a page speaks: Russian by default, English on request.
@@ -40,6 +41,7 @@ enum PageLanguage: String, Sendable {
             "demoTitle": "Movix Premium",
             "demoLead": "Выберите срок подписки",
             "demoBuy": "Оплатить подписку",
+            "demoSubscribed": "Подписка Movix Premium действует до",
             "months": "мес.",
             "other": "English",
         ]
@@ -64,6 +66,7 @@ enum PageLanguage: String, Sendable {
             "demoTitle": "Movix Premium",
             "demoLead": "Choose your subscription",
             "demoBuy": "Pay for subscription",
+            "demoSubscribed": "Your Movix Premium subscription runs until",
             "months": "mo.",
             "other": "Русский",
         ]
@@ -90,6 +93,15 @@ enum PageLanguage: String, Sendable {
     /// is Russian, so English pages take the text for its reason code instead.
     func declineMessage(_ decline: Decline) -> String {
         self == .ru ? decline.message : DeclineReason.forCode(decline.code).english
+    }
+
+    /// A date as people read it: "27 декабря 2026" / "27 December 2026" (UTC).
+    func date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: self == .ru ? "ru_RU" : "en_GB")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.setLocalizedDateFormatFromTemplate("d MMMM yyyy")
+        return formatter.string(from: date)
     }
 
     /// The other language, for the switch link.

@@ -119,7 +119,7 @@ struct LiveStack: Sendable {
 
     /// Runs reconciliation now, as `movix-billing reconcile` would, asking about everything open.
     func reconcile(abandonAfter: TimeInterval = 30 * 60) async -> Reconciliation.Summary {
-        let services = makeBillingServices(configuration: TestServer.configuration(acquirerURL: sandboxURL), database: database, httpClient: .shared, logger: testLogger)
+        let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, logger: testLogger)
         return await Reconciliation(services: services, grace: 0, abandonAfter: abandonAfter).run()
     }
 

@@ -115,6 +115,8 @@ struct RefundBody: Codable, Sendable {
     var status: String
     var amount: MoneyBody
     var reason: String
+    /// The operator's words, for refunds an operator asked for.
+    @NullEncoded var comment: String?
     @NullEncoded var failureMessage: String?
     var createdAt: Date
     @NullEncoded var settledAt: Date?
@@ -124,6 +126,7 @@ struct RefundBody: Codable, Sendable {
         status = refund.status.rawValue
         amount = MoneyBody(refund.amount)
         reason = refund.reason.rawValue
+        comment = refund.comment
         failureMessage = refund.failureMessage
         createdAt = refund.createdAt
         settledAt = refund.settledAt
