@@ -38,12 +38,14 @@ public struct PaymentNotification: Sendable {
     /// A saved-card token, when the acquirer issued one; never logged.
     public var token: String?
     public var decline: Decline?
+    /// A Pay that only holds the money (two-stage payment, not captured): not a payment yet.
+    public var isHold: Bool
     /// For refunds: the payment the refund belongs to.
     public var paymentTransactionID: String?
     /// The fields as received, with secrets removed, for the acquiring log.
     public var loggablePayload: String
 
-    public init(kind: NotificationKind, transactionID: String, invoiceID: String?, accountID: String?, amount: Money?, occurredAt: Date?, card: CardDetails?, token: String?, decline: Decline?, paymentTransactionID: String?, loggablePayload: String) {
+    public init(kind: NotificationKind, transactionID: String, invoiceID: String?, accountID: String?, amount: Money?, occurredAt: Date?, card: CardDetails?, token: String?, decline: Decline?, isHold: Bool = false, paymentTransactionID: String?, loggablePayload: String) {
         self.kind = kind
         self.transactionID = transactionID
         self.invoiceID = invoiceID
@@ -53,6 +55,7 @@ public struct PaymentNotification: Sendable {
         self.card = card
         self.token = token
         self.decline = decline
+        self.isHold = isHold
         self.paymentTransactionID = paymentTransactionID
         self.loggablePayload = loggablePayload
     }

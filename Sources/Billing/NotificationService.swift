@@ -69,6 +69,8 @@ public struct NotificationService: Sendable {
             let invoiceID = notification.invoiceID.flatMap(UUID.init(uuidString:))
             let decision = try await ledger.check(transactionID: notification.transactionID, invoiceID: invoiceID, claim: claim, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
             return (decision, [])
+        case .pay where notification.isHold:
+            try await ledger.attemptHeld(report, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
         case .pay, .confirm:
             return (.accept, try await ledger.attemptSucceeded(report, acquirer: acquirer, actor: actor, on: connection, journal: &journal))
         case .fail:
@@ -79,8 +81,11 @@ public struct NotificationService: Sendable {
                 refundTransactionID: notification.transactionID, paymentTransactionID: notification.paymentTransactionID,
                 amount: notification.amount, acquirer: acquirer.name, actor: actor, on: connection, journal: &journal
             )
-        case .cancel, .recurrent:
-            // Logged above. We make no two-stage payments and keep no acquirer-side subscriptions.
+        case .cancel:
+            // A voided hold: the attempt ends without money.
+            try await ledger.attemptVoided(transactionID: notification.transactionID, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
+        case .recurrent:
+            // Logged above. We keep no acquirer-side subscriptions.
             break
         }
         // Every notification but Check is acknowledged once it is recorded, whatever it changed.

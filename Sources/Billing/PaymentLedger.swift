@@ -86,12 +86,28 @@ struct PaymentLedger: Sendable {
             ])
             journal.enqueueEvent(type: "payment.unmatched", aggregateID: locked?.invoice.subscriptionID ?? attempt.id, payload: EventPayload.attempt(attempt, reason: reason))
             Counter(label: "movix_payments_total", dimensions: [("outcome", "refunded_" + reason.rawValue)]).increment()
-            let refund = try await refundEngine.open(for: attempt, amount: nil, reason: reason, comment: nil, actor: actor, on: connection, journal: &journal)
-            return [refund.id]
+            // Whatever was refunded already (at the acquirer, before this Pay reached us) is not refunded twice.
+            let refund = try await refundEngine.openRemainder(of: attempt, reason: reason, actor: actor, on: connection, journal: &journal)
+            return refund.map { [$0.id] } ?? []
         }
     }
 
-    /// A declined attempt: it ends, the invoice stays payable and shows the decline.
+    /// A hold (a two-stage payment's authorisation): an attempt under way, not money. It pays
+    /// nothing until a Confirm captures it; a Cancel (void) or reconciliation ends it.
+    func attemptHeld(_ report: AttemptReport, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        let invoice = try await report.invoiceID.flatMap(UUID.init(uuidString:)).asyncFlatMap {
+            try await services.invoices.lock(id: $0, on: connection)
+        }
+        let (attempt, inserted) = try await services.attempts.lockOrInsert(PaymentAttempt(
+            id: UUID(), acquirer: acquirer.name, transactionID: report.transactionID, invoiceID: invoice?.id, claimedInvoiceID: report.invoiceID,
+            amount: report.amount ?? invoice?.amount ?? .rub(0), accountID: report.accountID, status: .started, card: report.card, createdAt: services.clock.now()
+        ), on: connection)
+        if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
+        services.logger.warning("a hold is not a payment; the invoice stays unpaid", metadata: ["transaction": "\(report.transactionID)", "invoice": "\(report.invoiceID ?? "-")"])
+    }
+
+    /// A declined attempt: it ends, and its invoice is payable again and shows the decline, unless
+    /// another attempt for it is still under way (3-D Secure in another window).
     func attemptDeclined(_ report: AttemptReport, decline: Decline, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
         let now = services.clock.now()
         let invoice = try await report.invoiceID.flatMap(UUID.init(uuidString:)).asyncFlatMap {
@@ -102,18 +118,34 @@ struct PaymentLedger: Sendable {
             amount: report.amount ?? invoice?.amount ?? .rub(0), accountID: report.accountID, status: .started, card: report.card, createdAt: now
         ), on: connection)
         if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
-        guard case .move(let from, let to) = attempt.status.applying(.declined) else { return }
-        attempt.status = to
-        attempt.decline = decline
-        attempt.card = report.card ?? attempt.card
-        try await services.attempts.update(attempt, on: connection)
-        record(attempt, from: from, event: .declined, actor: actor, journal: &journal)
-        Counter(label: "movix_payments_total", dimensions: [("outcome", "declined")]).increment()
-
-        guard var open = invoice, open.status.isOpen else { return }
+        let transition = attempt.status.applying(.declined)
+        if case .refused = transition { return }
+        if case .move(let from, let to) = transition {
+            attempt.status = to
+            attempt.decline = decline
+            attempt.card = report.card ?? attempt.card
+            try await services.attempts.update(attempt, on: connection)
+            record(attempt, from: from, event: .declined, actor: actor, journal: &journal)
+            Counter(label: "movix_payments_total", dimensions: [("outcome", "declined")]).increment()
+        }
+        // Also for a repeat: an invoice left pending by an answer that settled nothing is freed.
+        guard var open = invoice, open.status.isOpen, try await !hasOtherAttemptUnderWay(open.id, besides: attempt.id, on: connection) else { return }
+        let alreadyShown = open.status == .created && open.failure == decline
         open.failure = decline
         try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal, always: true)
-        journal.enqueueEvent(type: "invoice.payment_failed", aggregateID: open.subscriptionID, payload: EventPayload.invoice(open))
+        if transition.isMove || !alreadyShown {
+            journal.enqueueEvent(type: "invoice.payment_failed", aggregateID: open.subscriptionID, payload: EventPayload.invoice(open))
+        }
+    }
+
+    /// An attempt the acquirer voided (Cancel): a hold released, no money.
+    func attemptVoided(transactionID: String, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        guard let attempt = try await services.attempts.find(acquirer: acquirer.name, transactionID: transactionID, on: connection) else { return }
+        try await attemptAbandoned(attempt.id, actor: actor, on: connection, journal: &journal)
+    }
+
+    private func hasOtherAttemptUnderWay(_ invoiceID: UUID, besides attemptID: UUID, on connection: PostgresConnection) async throws -> Bool {
+        try await services.attempts.list(invoiceID: invoiceID, on: connection).contains { $0.status == .started && $0.id != attemptID }
     }
 
     /// An attempt that never finished (3-D Secure left open): it ends, and its invoice is payable
@@ -127,9 +159,8 @@ struct PaymentLedger: Sendable {
         attempt.status = to
         try await services.attempts.update(attempt, on: connection)
         record(attempt, from: from, event: .abandoned, actor: actor, journal: &journal)
-        guard var open = invoice, open.status == .pending else { return }
-        let others = try await services.attempts.list(invoiceID: open.id, on: connection).filter { $0.status == .started && $0.id != attempt.id }
-        if others.isEmpty { try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal) }
+        guard var open = invoice, open.status == .pending, try await !hasOtherAttemptUnderWay(open.id, besides: attempt.id, on: connection) else { return }
+        try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
     }
 
     /// A pending invoice with no attempt the acquirer knows of (a charge whose answer was lost and

@@ -12,24 +12,28 @@ public struct Reconciliation: Sendable {
     let grace: TimeInterval
     /// How long an attempt may wait for its cardholder (3-D Secure) before it counts as abandoned.
     let abandonAfter: TimeInterval
+    /// How long after the acquirer refused a refund of money we must give back it is tried again.
+    let refundRetryAfter: TimeInterval
 
-    public init(services: BillingServices, grace: TimeInterval = 5 * 60, abandonAfter: TimeInterval = 30 * 60) {
+    public init(services: BillingServices, grace: TimeInterval = 5 * 60, abandonAfter: TimeInterval = 30 * 60, refundRetryAfter: TimeInterval = 60 * 60) {
         self.services = services
         self.grace = grace
         self.abandonAfter = abandonAfter
+        self.refundRetryAfter = refundRetryAfter
     }
 
     /// What one run did.
     public struct Summary: Sendable, Equatable, CustomStringConvertible {
         public var attemptsSettled = 0
         public var attemptsAbandoned = 0
-        public var invoicesReopened = 0
+        public var invoicesSettled = 0
         public var refundsSent = 0
+        public var refundsRetried = 0
         public var subscriptionsExpired = 0
         public var errors = 0
 
         public var description: String {
-            "attempts settled \(attemptsSettled), abandoned \(attemptsAbandoned); invoices reopened \(invoicesReopened); refunds sent \(refundsSent); subscriptions expired \(subscriptionsExpired); errors \(errors)"
+            "attempts settled \(attemptsSettled), abandoned \(attemptsAbandoned); invoices settled \(invoicesSettled); refunds sent \(refundsSent), retried \(refundsRetried); subscriptions expired \(subscriptionsExpired); errors \(errors)"
         }
     }
 
@@ -40,6 +44,7 @@ public struct Reconciliation: Sendable {
         await settleAttempts(before: cutoff, now: now, limit: limit, into: &summary)
         await settleAttemptlessInvoices(before: cutoff, limit: limit, into: &summary)
         await resendRefunds(before: cutoff, limit: limit, into: &summary)
+        await retryRefusedRefunds(before: now.addingTimeInterval(-refundRetryAfter), limit: limit, into: &summary)
         await expireLapsed(now: now, limit: limit, into: &summary)
         return summary
     }
@@ -102,7 +107,8 @@ public struct Reconciliation: Sendable {
                     }
                 }
                 for id in refunds { await RefundEngine(services: services).submit(id) }
-                summary.invoicesReopened += 1
+                let after = try await services.database.read { try await services.invoices.find(id: invoice.id, on: $0) }
+                if after?.status != .pending { summary.invoicesSettled += 1 }
             } catch {
                 summary.errors += 1
                 services.logger.warning("could not reconcile an invoice", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
@@ -115,6 +121,28 @@ public struct Reconciliation: Sendable {
         for refund in refunds {
             await RefundEngine(services: services).submit(refund.id)
             summary.refundsSent += 1
+        }
+    }
+
+    /// Money we must give back whose refund the acquirer refused: a new refund for what is left,
+    /// so a refusal (a terminal out of balance, a glitch) does not leave it kept for good.
+    private func retryRefusedRefunds(before cutoff: Date, limit: Int, into summary: inout Summary) async {
+        let engine = RefundEngine(services: services)
+        let attempts = (try? await services.database.read { try await services.attempts.unrefundedUnmatched(before: cutoff, limit: limit, on: $0) }) ?? []
+        for (attempt, lastReason) in attempts {
+            do {
+                let refund = try await services.database.journaledTransaction { connection, journal -> Refund? in
+                    guard let locked = try await services.attempts.lock(id: attempt.id, on: connection), locked.status == .succeeded else { return nil }
+                    return try await engine.openRemainder(of: locked, reason: lastReason ?? .invoiceClosed, actor: "reconciliation", on: connection, journal: &journal)
+                }
+                if let refund {
+                    await engine.submit(refund.id)
+                    summary.refundsRetried += 1
+                }
+            } catch {
+                summary.errors += 1
+                services.logger.warning("could not retry a refund", metadata: ["attempt": "\(attempt.id)", "error": "\(error)"])
+            }
         }
     }
 

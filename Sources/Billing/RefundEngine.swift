@@ -33,6 +33,14 @@ public struct RefundEngine: Sendable {
         return refund
     }
 
+    /// Opens a refund of all that is left of a locked attempt; nil when nothing is left (the
+    /// acquirer refunded it already, or it took nothing).
+    func openRemainder(of attempt: PaymentAttempt, reason: RefundReason, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> Refund? {
+        let existing = try await services.refunds.lockAll(attemptID: attempt.id, on: connection)
+        guard refundableAmount(of: attempt.amount, after: existing).amount > 0 else { return nil }
+        return try await open(for: attempt, amount: nil, reason: reason, comment: nil, actor: actor, on: connection, journal: &journal)
+    }
+
     /// An operator's refund of a paid invoice: part (`amount`) or all that is left of its payment.
     /// With an idempotency key the refund's id comes from the key, so asking again (a double click,
     /// a retried request) finds the same refund instead of opening a second one.
@@ -96,6 +104,9 @@ public struct RefundEngine: Sendable {
                 guard var locked = try await services.refunds.lock(id: refund.id, on: connection) else { return }
                 switch outcome {
                 case .succeeded(let refundTransactionID):
+                    if let known = locked.acquirerRefundID, known != refundTransactionID {
+                        services.logger.error("a refund's answer names another refund than its notification did", metadata: ["refund": "\(refund.id)", "answer": "\(refundTransactionID)", "notification": "\(known)"])
+                    }
                     settle(&locked, .succeeded, acquirerRefundID: refundTransactionID, failureMessage: nil, actor: "acquirer:\(acquirer.name)", journal: &journal)
                 case .rejected(let message):
                     services.logger.error("the acquirer refused a refund", metadata: ["refund": "\(refund.id)", "message": "\(message)"])
@@ -125,9 +136,10 @@ public struct RefundEngine: Sendable {
             return
         }
         let refunds = try await services.refunds.lockAll(attemptID: attempt.id, on: connection)
-        // Ours, already known by id; or ours whose answer we have not seen yet (it timed out).
+        // Ours, already known by id; or ours that was sent and whose answer we have not seen yet
+        // (it timed out). A `created` one was not sent yet, so this notification is not about it.
         let known = refunds.first { $0.acquirerRefundID == refundTransactionID }
-            ?? refunds.first { $0.acquirerRefundID == nil && $0.amount == amount && ($0.status == .created || $0.status == .pending) }
+            ?? refunds.first { $0.acquirerRefundID == nil && $0.amount == amount && $0.status == .pending }
         if var refund = known {
             settle(&refund, .succeeded, acquirerRefundID: refundTransactionID, failureMessage: nil, actor: actor, journal: &journal)
             try await services.refunds.update(refund, on: connection)
@@ -135,6 +147,12 @@ public struct RefundEngine: Sendable {
         }
         guard let amount, amount.amount > 0 else {
             services.logger.error("refund notification without an amount", metadata: ["refund_transaction": "\(refundTransactionID)"])
+            return
+        }
+        if let other = try await services.refunds.find(acquirer: acquirer, acquirerRefundID: refundTransactionID, on: connection) {
+            services.logger.error("refund notification reuses a refund id recorded for another payment", metadata: [
+                "refund_transaction": "\(refundTransactionID)", "recorded_for": "\(other.attemptID)", "named_payment": "\(paymentTransactionID)",
+            ])
             return
         }
         if amount.amount > refundableAmount(of: attempt.amount, after: refunds).amount {

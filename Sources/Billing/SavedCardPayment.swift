@@ -15,7 +15,7 @@ public struct SavedCardPayment: Sendable {
         let ledger = PaymentLedger(services: services)
         // The invoice moves to pending and commits before the acquirer is called, so that its
         // Check (which locks the same row) does not wait on us.
-        let (invoice, token) = try await services.database.journaledTransaction { connection, journal -> (Invoice, String) in
+        let (invoice, token, endedAttempts) = try await services.database.journaledTransaction { connection, journal -> (Invoice, String, Int) in
             guard var invoice = try await services.invoices.lock(id: invoiceID, on: connection) else {
                 throw BillingError.invoiceNotFound(invoiceID.lowercased)
             }
@@ -26,8 +26,9 @@ public struct SavedCardPayment: Sendable {
                 throw BillingError.unknownPaymentMethod
             }
             invoice.paymentMethodID = paymentMethodID
+            let ended = try await services.attempts.list(invoiceID: invoice.id, on: connection).filter { $0.status == .declined || $0.status == .abandoned }.count
             try await ledger.chargeStarted(invoice: &invoice, actor: "user:\(invoice.userID.lowercased)", on: connection, journal: &journal)
-            return (invoice, token)
+            return (invoice, token, ended)
         }
 
         let acquirer = try services.acquirers.acquirer(for: invoice)
@@ -35,8 +36,9 @@ public struct SavedCardPayment: Sendable {
         let charge = SavedCardCharge(
             invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount, token: token,
             description: plan?.title ?? "Movix", email: invoice.email, initiatedByCardholder: true,
-            // One charge per invoice, however often the viewer presses Pay.
-            idempotencyKey: "charge-\(invoice.id.lowercased)"
+            // One charge per card and try, however often the viewer presses Pay; after a decline
+            // (one more ended attempt) the next press is a new charge, not a replay of the decline.
+            idempotencyKey: "charge-\(invoice.id.lowercased)-\(paymentMethodID.lowercased)-\(endedAttempts)"
         )
         let outcome: ChargeOutcome
         do {

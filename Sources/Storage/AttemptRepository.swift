@@ -47,6 +47,13 @@ public struct AttemptRepository: Sendable {
         )).first
     }
 
+    public func find(acquirer: String, transactionID: String, on connection: PostgresConnection) async throws -> PaymentAttempt? {
+        try await attempts(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM payment_attempts WHERE acquirer = \(acquirer) AND transaction_id = \(transactionID)",
+            logger: connection.logger
+        )).first
+    }
+
     /// Locks an attempt by its acquirer transaction id.
     public func lock(acquirer: String, transactionID: String, on connection: PostgresConnection) async throws -> PaymentAttempt? {
         try await attempts(connection.query(
@@ -78,6 +85,32 @@ public struct AttemptRepository: Sendable {
             """, logger: connection.logger))
     }
 
+    /// Successful attempts that paid nothing and whose refunds (those not failed) fall short of
+    /// them, with nothing tried since before `cutoff`: an automatic refund the acquirer refused.
+    /// Each comes with the reason of its last refund.
+    public func unrefundedUnmatched(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [(PaymentAttempt, RefundReason?)] {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns),
+                   (SELECT r.reason FROM refunds r WHERE r.attempt_id = a.id ORDER BY r.created_at DESC LIMIT 1) AS last_reason
+            FROM payment_attempts a
+            WHERE a.status = 'succeeded'
+              AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.paid_attempt_id = a.id)
+              AND COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.attempt_id = a.id AND r.status <> 'failed'), 0) < a.amount
+              AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.attempt_id = a.id AND r.updated_at >= \(cutoff))
+            ORDER BY a.created_at LIMIT \(limit)
+            """, logger: connection.logger)
+        var found: [(PaymentAttempt, RefundReason?)] = []
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            let reason = try cells["last_reason"].decode(String?.self).map { raw in
+                guard let reason = RefundReason(rawValue: raw) else { throw UnknownDatabaseValue(column: "refunds.reason", value: raw) }
+                return reason
+            }
+            found.append((try Self.attempt(from: cells), reason))
+        }
+        return found
+    }
+
     /// Writes back what an attempt's transitions change.
     public func update(_ attempt: PaymentAttempt, on connection: PostgresConnection) async throws {
         try await connection.query("""
@@ -100,22 +133,26 @@ public struct AttemptRepository: Sendable {
     private func attempts(_ rows: PostgresRowSequence) async throws -> [PaymentAttempt] {
         var attempts: [PaymentAttempt] = []
         for try await row in rows {
-            let cells = row.makeRandomAccess()
-            attempts.append(PaymentAttempt(
-                id: try cells["id"].decode(UUID.self),
-                acquirer: try cells["acquirer"].decode(String.self),
-                transactionID: try cells["transaction_id"].decode(String.self),
-                invoiceID: try cells["invoice_id"].decode(UUID?.self),
-                claimedInvoiceID: try cells["claimed_invoice_id"].decode(String?.self),
-                amount: try cells.decodeMoney("amount"),
-                accountID: try cells["account_id"].decode(String?.self),
-                status: try cells.decodeKnown("status"),
-                card: try cells.decodeCard(prefix: "card_"),
-                decline: try cells.decodeDecline(code: "decline_code", message: "decline_message"),
-                succeededAt: try cells["succeeded_at"].decode(Date?.self),
-                createdAt: try cells["created_at"].decode(Date.self)
-            ))
+            attempts.append(try Self.attempt(from: row.makeRandomAccess()))
         }
         return attempts
+    }
+
+    /// An attempt from a row that has `columns`.
+    static func attempt(from cells: PostgresRandomAccessRow) throws -> PaymentAttempt {
+        PaymentAttempt(
+            id: try cells["id"].decode(UUID.self),
+            acquirer: try cells["acquirer"].decode(String.self),
+            transactionID: try cells["transaction_id"].decode(String.self),
+            invoiceID: try cells["invoice_id"].decode(UUID?.self),
+            claimedInvoiceID: try cells["claimed_invoice_id"].decode(String?.self),
+            amount: try cells.decodeMoney("amount"),
+            accountID: try cells["account_id"].decode(String?.self),
+            status: try cells.decodeKnown("status"),
+            card: try cells.decodeCard(prefix: "card_"),
+            decline: try cells.decodeDecline(code: "decline_code", message: "decline_message"),
+            succeededAt: try cells["succeeded_at"].decode(Date?.self),
+            createdAt: try cells["created_at"].decode(Date.self)
+        )
     }
 }

@@ -41,6 +41,11 @@ public struct AuditQueries: Sendable {
             GROUP BY a.id, a.amount
             HAVING sum(r.amount) > a.amount
             """),
+        ("attempt_settled_within_a_day", "payment_attempt", """
+            SELECT a.id, 'started ' || a.created_at::text || ' and still without an outcome'
+            FROM payment_attempts a
+            WHERE a.status = 'started' AND a.created_at < now() - interval '1 day'
+            """),
         ("access_covered_by_paid_invoices", "subscription", """
             SELECT s.id, 'access ' || s.current_period_start::text || ' to ' || s.current_period_end::text || ' is not covered'
             FROM subscriptions s

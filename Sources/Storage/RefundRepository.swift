@@ -26,6 +26,13 @@ public struct RefundRepository: Sendable {
         )).first
     }
 
+    public func find(acquirer: String, acquirerRefundID: String, on connection: PostgresConnection) async throws -> Refund? {
+        try await refunds(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM refunds WHERE acquirer = \(acquirer) AND acquirer_refund_id = \(acquirerRefundID)",
+            logger: connection.logger
+        )).first
+    }
+
     /// The refunds of an attempt, locked (the attempt is locked first by the caller).
     public func lockAll(attemptID: UUID, on connection: PostgresConnection) async throws -> [Refund] {
         try await refunds(connection.query(

@@ -75,6 +75,96 @@ struct MoneyIntegrityTests {
         }
     }
 
+    @Test("a hold (Pay with Status Authorized) is not money: the invoice stays unpaid; its Cancel ends the attempt")
+    func holdIsNotPayment() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                let hold = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "970001")
+                    .map { $0.0 == "Status" ? ("Status", "Authorized") : $0 }
+                #expect(try await Notifications.send("pay", hold, client: client).1 == #"{"code":0}"#)
+                #expect(try await invoice(client, viewer, invoiceID)["status"] as? String == "created")
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'started'") == 1)
+                let internalHeaders: HTTPFields = [.authorization: "Bearer \(TestServer.internalToken)"]
+                let entitlement = try json(try await client.execute(uri: "/internal/v1/entitlements/\(viewer.id.lowercased)", method: .get, headers: internalHeaders).body)
+                #expect(entitlement["active"] as? Bool == false)
+
+                let cancel = [("TransactionId", "970001"), ("Amount", "299.00"), ("DateTime", Notifications.dateTime(Date())), ("InvoiceId", invoiceID), ("AccountId", viewer.account)]
+                #expect(try await Notifications.send("cancel", cancel, client: client).1 == #"{"code":0}"#)
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'abandoned'") == 1)
+            }
+        }
+    }
+
+    @Test("money the acquirer refunded before its Pay reached us is not refunded again; the Pay is acknowledged")
+    func refundedBeforePay() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                let first = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "980001")
+                let second = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "980002")
+                _ = try await Notifications.send("check", first, client: client)
+                _ = try await Notifications.send("check", second, client: client)
+                _ = try await Notifications.send("pay", first, client: client)
+                let refund = Notifications.refundFields(paymentTransactionID: "980002", refundTransactionID: "980003", amount: "299.00", invoiceID: invoiceID, accountID: viewer.account)
+                #expect(try await Notifications.send("refund", refund, client: client).1 == #"{"code":0}"#)
+                let (status, reply) = try await Notifications.send("pay", second, client: client)
+                #expect(status == .ok)
+                #expect(reply == #"{"code":0}"#)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'succeeded'") == 2)
+                // A refund id the acquirer already used for another payment is logged, not a 500.
+                let reused = Notifications.refundFields(paymentTransactionID: "980001", refundTransactionID: "980003", amount: "1.00", invoiceID: invoiceID, accountID: viewer.account)
+                #expect(try await Notifications.send("refund", reused, client: client).0 == .ok)
+            }
+        }
+    }
+
+    @Test("a decline while another attempt is still at 3-D Secure leaves the invoice pending for it")
+    func declineBesideAnotherAttempt() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                let waiting = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "990001")
+                let declined = Notifications.failFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "990002")
+                _ = try await Notifications.send("check", waiting, client: client)
+                _ = try await Notifications.send("check", declined, client: client)
+                _ = try await Notifications.send("fail", declined, client: client)
+                #expect(try await invoice(client, viewer, invoiceID)["status"] as? String == "pending")
+                _ = try await Notifications.send("fail", Notifications.failFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "990001"), client: client)
+                #expect(try await invoice(client, viewer, invoiceID)["status"] as? String == "created")
+            }
+        }
+    }
+
+    @Test("NUL characters and JSON booleans are refused as malformed, never a 500; the server stays up")
+    func oddValues() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                for field in ["TransactionId", "InvoiceId", "AccountId", "CardLastFour", "Token"] {
+                    let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "995001")
+                        .map { $0.0 == field ? ($0.0, $0.1 + "\u{0}x") : $0 }
+                    let (status, _) = try await Notifications.send("pay", fields, client: client)
+                    #expect(status == .badRequest, "NUL in \(field)")
+                }
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE message LIKE 'malformed%'") == 5)
+
+                let body = #"{"TransactionId":"995002","Amount":true,"Currency":"RUB","InvoiceId":"\#(invoiceID)","AccountId":"\#(viewer.account)"}"#
+                let response = try await client.execute(
+                    uri: "/webhooks/cloudpayments/pay", method: .post,
+                    headers: [.contentType: "application/json", .init("Content-HMAC")!: Notifications.signature(body)], body: ByteBuffer(string: body)
+                )
+                #expect(response.status == .badRequest)
+
+                let checkout = try await client.execute(uri: "/v1/checkout", method: .post, headers: viewer.headers, body: ByteBuffer(string: #"{"plan_id":"premium_1m\u0000"}"#))
+                #expect(checkout.status == .unprocessableContent)
+                #expect(try await client.execute(uri: "/health/live", method: .get).status == .ok)
+                #expect(try await invoice(client, viewer, invoiceID)["status"] as? String == "created")
+            }
+        }
+    }
+
     @Test("a payment time that is implausible or not a date does not decide when access starts")
     func implausiblePaymentTimes() async throws {
         try await withTestDatabase { database in

@@ -1,4 +1,7 @@
+import Billing
 import Foundation
+import Server
+import Storage
 import Testing
 
 /// Refunds through the CloudPayments adapter and the sandbox over HTTP, as in production.
@@ -190,6 +193,65 @@ struct RefundEngineTests {
                 _ = await stack.reconcile()
                 #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
                 #expect(try await database.count("SELECT count(*)::int FROM outbox_events WHERE type = 'refund.succeeded'") == 1)
+            }
+        }
+    }
+
+    @Test("money we must give back whose refund the acquirer refused is refunded again by reconciliation")
+    func refusedAutomaticRefundIsRetried() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                try await stack.setFaults(["notificationDelayMs": 500, "refundDecline": true])
+                let viewer = try await Viewer.make()
+                let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+                let widget = try #require(checkout.json["widget"] as? [String: Any])
+                for _ in 0..<2 {
+                    _ = try await stack.sandboxAPI("/payments/cards/charge", [
+                        "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
+                        "CardCryptogramPacket": sandboxCryptogram("4000000000003055"),
+                    ])
+                }
+                try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE reason = 'duplicate_charge' AND status = 'failed'", equals: 1)
+                let breaches = try await Audit(database: database).run()
+                #expect(breaches.map(\.rule) == ["unmatched_money_is_refunded"], "the refused refund shows in the audit until it is retried")
+
+                try await stack.setFaults([:])
+                let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: stack.sandboxURL).cloudPayments, database: database, httpClient: .shared, logger: testLogger)
+                let summary = await Reconciliation(services: services, grace: 0, refundRetryAfter: 0).run()
+                #expect(summary.refundsRetried == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'duplicate_charge' AND status = 'refunded' AND amount = 29900") == 1)
+            }
+        }
+    }
+
+    @Test("after a saved card is declined, pressing another saved card charges that card, not a replay of the decline")
+    func secondSavedCard() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                // A viewer who paid twice before, with a card that now fails by token and with one that works.
+                let (viewer, first) = try await stack.purchase(card: "4111111111111111")
+                try await database.client.query("UPDATE subscriptions SET status = 'expired'", logger: testLogger)
+                let second = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+                let widget = try #require(second.json["widget"] as? [String: Any])
+                _ = try await stack.sandboxAPI("/payments/cards/charge", [
+                    "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
+                    "CardCryptogramPacket": sandboxCryptogram("4000000000003055"), "SaveCard": true,
+                ])
+                #expect(try await stack.settledInvoice(second.json["invoice_id"] as! String, viewer: viewer)["status"] as? String == "paid")
+                #expect(first["status"] as? String == "paid")
+                try await database.client.query("UPDATE subscriptions SET status = 'expired'", logger: testLogger)
+
+                let third = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_3m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+                let invoiceID = try #require(third.json["invoice_id"] as? String)
+                let token = try #require(pageToken(third.json["payment_url"] as? String))
+                let cards = try await database.read { try await PaymentMethodRepository().cards(userID: viewer.id, on: $0) }
+                let failing = try #require(cards.first { $0.lastFour == "1111" })
+                let working = try #require(cards.first { $0.lastFour == "3055" })
+                let url = stack.billingURL + "/pay/\(invoiceID)/saved-card"
+                let declined = try await stack.post(url, json: ["payment_method_id": failing.id.lowercased], headers: [("X-Page-Token", token)])
+                #expect(declined.json["status"] as? String == "declined")
+                let paid = try await stack.post(url, json: ["payment_method_id": working.id.lowercased], headers: [("X-Page-Token", token)])
+                #expect(paid.json["status"] as? String == "paid", "\(paid.body)")
             }
         }
     }

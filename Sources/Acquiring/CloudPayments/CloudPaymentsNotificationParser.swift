@@ -5,6 +5,10 @@ import Foundation
 struct CloudPaymentsNotificationParser: Sendable {
     func parse(kind: NotificationKind, body: [UInt8], contentType: String?) throws(NotificationError) -> PaymentNotification {
         let fields = try Self.fields(body: body, contentType: contentType)
+        // No acquirer sends a NUL; PostgreSQL cannot store one, so such a value is refused whole.
+        guard !fields.contains(where: { $0.0.contains("\u{0}") || $0.1.contains("\u{0}") }) else {
+            throw .malformed("a field contains a NUL character")
+        }
         let lookup = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         func field(_ name: String) -> String? { lookup[name].flatMap { $0.isEmpty ? nil : $0 } }
 
@@ -34,6 +38,8 @@ struct CloudPaymentsNotificationParser: Sendable {
             card: Self.card(field),
             token: field("Token"),
             decline: decline,
+            // A Pay for a two-stage payment is a hold ("Authorized"): no money until it is confirmed.
+            isHold: kind == .pay && field("Status") == "Authorized",
             paymentTransactionID: field("PaymentTransactionId"),
             loggablePayload: FormEncoding.encode(redacted(fields))
         )
@@ -49,6 +55,8 @@ struct CloudPaymentsNotificationParser: Sendable {
             switch value {
             case let text as String: (name, text)
             case is NSNull: (name, "")
+            // JSON true and false are NSNumbers too; as text they are not amounts or codes.
+            case let number as NSNumber where String(cString: number.objCType) == "c": (name, number.boolValue ? "true" : "false")
             case let number as NSNumber: (name, number.stringValue)
             default:
                 // Nested objects (Data) stay JSON text, as in the form-encoded variant.

@@ -24,7 +24,8 @@ struct PageToken: Sendable {
 
     /// Whether `token` was issued for this invoice and has not expired; comparison in constant time.
     func isValid(_ token: String?, invoiceID: UUID, now: Date) -> Bool {
-        guard let token, let dot = token.firstIndex(of: "."), let expiry = Int64(token[..<dot]),
+        guard let token, let dot = token.firstIndex(of: "."), token[..<dot].allSatisfy({ $0.isASCII && $0.isNumber }),
+              !token.hasPrefix("0"), let expiry = Int64(token[..<dot]),
               Double(expiry) > now.timeIntervalSince1970,
               let given = Data(base64URL: String(token[token.index(after: dot)...]))
         else { return false }

@@ -10,9 +10,12 @@ struct MovixClaims: JWTPayload {
     var exp: ExpirationClaim
     var aud: AudienceClaim?
     var iss: IssuerClaim?
+    var nbf: NotBeforeClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
-        try exp.verifyNotExpired()
+        // A minute of leeway both ways: the auth service's clock and ours are not the same clock.
+        try exp.verifyNotExpired(currentDate: Date().addingTimeInterval(-60))
+        try nbf?.verifyNotBefore(currentDate: Date().addingTimeInterval(60))
     }
 }
 
@@ -26,7 +29,7 @@ public enum DevelopmentTokens {
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         // Whole seconds: some JWT libraries reject a fractional `exp`.
         let expiry = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + lifetime).rounded(.down))
-        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: expiry), aud: .init(value: [defaultAudience]), iss: nil)
+        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: expiry), aud: .init(value: [defaultAudience]), iss: nil, nbf: nil)
         return try await keys.sign(claims)
     }
 }

@@ -6,6 +6,10 @@ import NIOCore
 /// that say which field is wrong: 400 for text that is not JSON, 422 for JSON of the wrong shape.
 func decodeBody<Body: Decodable>(_ type: Body.Type, from buffer: ByteBuffer) throws -> Body {
     guard buffer.readableBytes > 0 else { throw Problem.badRequest("The request body is empty; send a JSON object.") }
+    // No field of ours takes a NUL, and PostgreSQL cannot store one: refused here, not as a 500 later.
+    guard buffer.readableBytesView.firstRange(of: Array(#"\u0000"#.utf8)) == nil, !buffer.readableBytesView.contains(0) else {
+        throw Problem.invalid("The request contains a NUL character, which no field accepts.")
+    }
     do {
         return try APICoding.decoder.decode(Body.self, from: Data(buffer: buffer))
     } catch let error as DecodingError {
