@@ -1,16 +1,22 @@
 import Foundation
 
-/// A currency the billing service charges in, by ISO 4217 code.
+/// A currency by ISO 4217 code. Plans are sold in roubles; money may arrive in any currency the
+/// acquirer takes (a payer can change the widget's currency), and must then go back in it.
 public struct Currency: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
     /// Digits after the decimal point in the acquirer's textual format.
     public let minorUnitDigits: Int
 
+    /// The currencies CloudPayments takes payments in; all have two minor digits.
+    public static let acceptedByAcquirers: Set<String> = [
+        "RUB", "EUR", "USD", "GBP", "UAH", "BYN", "KZT", "AZN", "CHF", "CZK", "CAD", "PLN", "SEK", "TRY", "CNY",
+        "INR", "BRL", "ZAR", "UZS", "BGN", "RON", "AUD", "HKD", "GEL", "KGS", "AMD", "TJS",
+    ]
+
     public init?(rawValue: String) {
-        switch rawValue.uppercased() {
-        case "RUB": self = .rub
-        default: return nil
-        }
+        let code = rawValue.uppercased()
+        guard Self.acceptedByAcquirers.contains(code) else { return nil }
+        self.init(code: code, minorUnitDigits: 2)
     }
 
     private init(code: String, minorUnitDigits: Int) {

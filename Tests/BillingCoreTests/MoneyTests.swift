@@ -22,9 +22,12 @@ struct MoneyTests {
         #expect(Money(decimalString: text, currency: .rub) == nil)
     }
 
-    @Test("currencies other than RUB are not accepted yet")
+    @Test("currencies acquirers take are known, with two minor digits; anything else is not a currency")
     func currency() {
         #expect(Currency(rawValue: "rub") == .rub)
-        #expect(Currency(rawValue: "USD") == nil)
+        #expect(Currency(rawValue: "USD")?.minorUnitDigits == 2)
+        #expect(Currency(rawValue: "USD") != .rub)
+        #expect(Currency(rawValue: "XYZ") == nil)
+        #expect(Currency(rawValue: "") == nil)
     }
 }

@@ -9,7 +9,8 @@ CREATE TABLE payment_attempts (
     invoice_id       uuid REFERENCES invoices (id),
     claimed_invoice_id text,
     amount           bigint NOT NULL CHECK (amount >= 0),
-    currency         text NOT NULL CHECK (currency IN ('RUB')),
+    -- What the acquirer took, in whatever currency it took it (BillingCore.Currency): it goes back in it.
+    currency         text NOT NULL CHECK (currency IN ('RUB', 'EUR', 'USD', 'GBP', 'UAH', 'BYN', 'KZT', 'AZN', 'CHF', 'CZK', 'CAD', 'PLN', 'SEK', 'TRY', 'CNY', 'INR', 'BRL', 'ZAR', 'UZS', 'BGN', 'RON', 'AUD', 'HKD', 'GEL', 'KGS', 'AMD', 'TJS')),
     account_id       text,
     status           text NOT NULL CHECK (status IN ('started', 'succeeded', 'declined', 'abandoned')),
     card_first_six   text,
@@ -37,7 +38,7 @@ CREATE TABLE refunds (
     invoice_id         uuid REFERENCES invoices (id),
     acquirer           text NOT NULL,
     amount             bigint NOT NULL CHECK (amount > 0),
-    currency           text NOT NULL CHECK (currency IN ('RUB')),
+    currency           text NOT NULL CHECK (currency IN ('RUB', 'EUR', 'USD', 'GBP', 'UAH', 'BYN', 'KZT', 'AZN', 'CHF', 'CZK', 'CAD', 'PLN', 'SEK', 'TRY', 'CNY', 'INR', 'BRL', 'ZAR', 'UZS', 'BGN', 'RON', 'AUD', 'HKD', 'GEL', 'KGS', 'AMD', 'TJS')),
     status             text NOT NULL CHECK (status IN ('created', 'pending', 'refunded', 'failed')),
     reason             text NOT NULL CHECK (reason IN (
                            'duplicate_charge', 'amount_mismatch', 'account_mismatch', 'unknown_invoice',
