@@ -21,6 +21,21 @@ struct RefundEngineTests {
         return try await stack.post(stack.billingURL + "/internal/v1/invoices/\(invoiceID)/refunds", json: body, headers: headers)
     }
 
+    /// Two card payments for one new invoice, as two widget sessions make them; with Pay
+    /// notifications delayed, both pass the Check and both take the money.
+    func chargeOneInvoiceTwice(_ stack: LiveStack) async throws {
+        let viewer = try await Viewer.make()
+        let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+        let widget = try #require(checkout.json["widget"] as? [String: Any])
+        for _ in 0..<2 {
+            let charge = try await stack.sandboxAPI("/payments/cards/charge", [
+                "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
+                "CardCryptogramPacket": sandboxCryptogram("4000000000003055"),
+            ])
+            #expect(charge.json["Success"] as? Bool == true)
+        }
+    }
+
     /// Waits until a query counts `expected`.
     func eventually(_ stack: LiveStack, _ query: String, equals expected: Int) async throws {
         for _ in 0..<100 {
@@ -115,16 +130,7 @@ struct RefundEngineTests {
             try await LiveStack.run(database: database) { stack in
                 // Pay notifications come late, so the second Check still finds the invoice open.
                 try await stack.setFaults(["notificationDelayMs": 500])
-                let viewer = try await Viewer.make()
-                let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
-                let widget = try #require(checkout.json["widget"] as? [String: Any])
-                for _ in 0..<2 {
-                    let charge = try await stack.sandboxAPI("/payments/cards/charge", [
-                        "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
-                        "CardCryptogramPacket": sandboxCryptogram("4000000000003055"),
-                    ])
-                    #expect(charge.json["Success"] as? Bool == true)
-                }
+                try await chargeOneInvoiceTwice(stack)
                 try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE reason = 'duplicate_charge' AND status = 'refunded' AND amount = 29900", equals: 1)
                 #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE status = 'paid'") == 1)
                 #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'succeeded'") == 2)
@@ -202,15 +208,7 @@ struct RefundEngineTests {
         try await withTestDatabase { database in
             try await LiveStack.run(database: database) { stack in
                 try await stack.setFaults(["notificationDelayMs": 500, "refundDecline": true])
-                let viewer = try await Viewer.make()
-                let checkout = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
-                let widget = try #require(checkout.json["widget"] as? [String: Any])
-                for _ in 0..<2 {
-                    _ = try await stack.sandboxAPI("/payments/cards/charge", [
-                        "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
-                        "CardCryptogramPacket": sandboxCryptogram("4000000000003055"),
-                    ])
-                }
+                try await chargeOneInvoiceTwice(stack)
                 try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE reason = 'duplicate_charge' AND status = 'failed'", equals: 1)
                 let breaches = try await Audit(database: database).run()
                 #expect(breaches.map(\.rule) == ["unmatched_money_is_refunded"], "the refused refund shows in the audit until it is retried")
