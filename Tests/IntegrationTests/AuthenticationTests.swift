@@ -1,3 +1,4 @@
+import Crypto
 import CryptoExtras
 import Foundation
 import HTTPTypes
@@ -43,6 +44,43 @@ struct AuthenticationTests {
 }
 
 extension AuthenticationTests {
+    @Test("HS256 tokens: a header naming another algorithm, a future nbf, no audience or the nil UUID as sub are refused")
+    func hs256Edges() async throws {
+        func token(header: String = #"{"alg":"HS256","typ":"JWT"}"#, claims: [String: Any]) throws -> String {
+            func encode(_ data: Data) -> String {
+                data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            }
+            let signed = encode(Data(header.utf8)) + "." + encode(try JSONSerialization.data(withJSONObject: claims))
+            let mac = HMAC<SHA256>.authenticationCode(for: Data(signed.utf8), using: SymmetricKey(data: Data(TestServer.jwtSecret.utf8)))
+            return signed + "." + encode(Data(mac))
+        }
+        let now = Int(Date().timeIntervalSince1970)
+        let good: [String: Any] = ["sub": UUID().uuidString.lowercased(), "exp": now + 300, "aud": ["movix-billing"]]
+        var future = good
+        future["nbf"] = now + 600
+        var nilSubject = good
+        nilSubject["sub"] = "00000000-0000-0000-0000-000000000000"
+        var noAudience = good
+        noAudience["aud"] = nil
+        let cases: [(String, HTTPResponse.Status)] = [
+            (try token(claims: good), .ok),
+            (try token(header: #"{"alg":"HS512","typ":"JWT"}"#, claims: good), .unauthorized),
+            (try token(header: #"{"alg":"RS256","typ":"JWT"}"#, claims: good), .unauthorized),
+            (try token(claims: future), .unauthorized),
+            (try token(claims: nilSubject), .unauthorized),
+            (try token(claims: noAudience), .unauthorized),
+        ]
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database, setup: .router) { client in
+                for (index, (token, status)) in cases.enumerated() {
+                    let response = try await client.execute(uri: "/v1/subscription", method: .get, headers: [.authorization: "Bearer \(token)"])
+                    #expect(response.status == status, "case \(index)")
+                }
+            }
+        }
+    }
+
+
     static func token(signedBy key: JWTKit.Insecure.RSA.PrivateKey, expiresIn seconds: TimeInterval, audience: String? = DevelopmentTokens.defaultAudience, issuer: String = "https://auth.movix.example") async throws -> String {
         let keys = JWTKeyCollection()
         await keys.add(rsa: key, digestAlgorithm: .sha256)

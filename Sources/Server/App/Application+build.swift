@@ -50,7 +50,7 @@ public func buildRouter(
     OpsController(database: database, registry: metricsRegistry, openAPIDocument: try ServerResources.text("openapi.yaml"))
         .addRoutes(to: router)
 
-    let claims = ExpectedClaims(audience: configuration.jwtAudience, issuer: configuration.jwtIssuer)
+    let claims = ExpectedClaims(algorithm: configuration.tokenVerification.algorithm, audience: configuration.jwtAudience, issuer: configuration.jwtIssuer)
     let api = router.group("v1").add(middleware: UserAuthenticationMiddleware(keys: keys, expected: claims))
     PlansController(services: services).addRoutes(to: api.group("plans"))
     CheckoutController(services: services, links: links).addRoutes(to: api.group("checkout"))

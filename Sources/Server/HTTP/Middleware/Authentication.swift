@@ -34,10 +34,22 @@ public enum DevelopmentTokens {
     }
 }
 
-/// The audience and issuer user tokens must name: a token minted for another service is not ours.
+/// What a user token must be beyond a valid signature: signed with the configured algorithm (a
+/// header naming another is refused, not quietly verified with our key), for this audience, from
+/// the configured issuer, about a real user.
 struct ExpectedClaims: Sendable {
+    var algorithm: String
     var audience: String
     var issuer: String?
+
+    /// Whether the token's header names the configured algorithm.
+    func acceptHeader(of token: String) -> Bool {
+        guard let header = token.split(separator: ".", maxSplits: 1).first,
+              let data = Data(base64URL: String(header)),
+              let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return false }
+        return fields["alg"] as? String == algorithm
+    }
 
     func accept(_ claims: MovixClaims) -> Bool {
         guard let audience = claims.aud, audience.value.contains(self.audience) else { return false }
@@ -52,9 +64,9 @@ struct UserAuthenticationMiddleware: RouterMiddleware {
     let expected: ExpectedClaims
 
     func handle(_ request: Request, context: BillingRequestContext, next: (Request, BillingRequestContext) async throws -> Response) async throws -> Response {
-        guard let token = request.headers.bearerToken,
+        guard let token = request.headers.bearerToken, expected.acceptHeader(of: token),
               let claims = try? await keys.verify(token, as: MovixClaims.self), expected.accept(claims),
-              let userID = UUID(uuidString: claims.sub.value)
+              let userID = UUID(uuidString: claims.sub.value), userID != UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
         else { throw Problem.unauthorized }
         var context = context
         context.user = AuthenticatedUser(id: userID, email: claims.email)
@@ -85,6 +97,16 @@ extension HTTPFields {
         guard let value = self[.authorization], value.lowercased().hasPrefix("bearer ") else { return nil }
         let token = value.dropFirst("bearer ".count).trimmingCharacters(in: .whitespaces)
         return token.isEmpty ? nil : token
+    }
+}
+
+extension ServerConfiguration.TokenVerification {
+    /// The `alg` its tokens carry.
+    var algorithm: String {
+        switch self {
+        case .hmacSHA256: "HS256"
+        case .rsaSHA256: "RS256"
+        }
     }
 }
 
