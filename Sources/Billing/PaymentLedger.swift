@@ -72,6 +72,10 @@ struct PaymentLedger: Sendable {
                 disposition = .refund(.unknownInvoice)
             } else if !locked.subscription.canBePaidFor {
                 disposition = .refund(.invoiceClosed)
+            } else if try await services.refunds.lockAll(attemptID: attempt.id, on: connection).contains(where: \.countsAgainstAttempt) {
+                // Money already (partly) given back at the acquirer before its Pay reached us no
+                // longer pays the whole invoice: what is left of it goes back too.
+                disposition = .refund(.amountMismatch)
             }
         }
         switch disposition {
@@ -88,6 +92,10 @@ struct PaymentLedger: Sendable {
             Counter(label: "movix_payments_total", dimensions: [("outcome", "refunded_" + reason.rawValue)]).increment()
             // Whatever was refunded already (at the acquirer, before this Pay reached us) is not refunded twice.
             let refund = try await refundEngine.openRemainder(of: attempt, reason: reason, actor: actor, on: connection, journal: &journal)
+            // The invoice this money was meant for is payable again, unless another attempt is under way.
+            if var open = locked?.invoice, open.status == .pending, try await !hasOtherAttemptUnderWay(open.id, besides: attempt.id, on: connection) {
+                try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
+            }
             return refund.map { [$0.id] } ?? []
         }
     }

@@ -36,9 +36,10 @@ public struct SavedCardPayment: Sendable {
         let charge = SavedCardCharge(
             invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount, token: token,
             description: plan?.title ?? "Movix", email: invoice.email, initiatedByCardholder: true,
-            // One charge per card and try, however often the viewer presses Pay; after a decline
-            // (one more ended attempt) the next press is a new charge, not a replay of the decline.
-            idempotencyKey: "charge-\(invoice.id.lowercased)-\(paymentMethodID.lowercased)-\(endedAttempts)"
+            // One charge per invoice and try, however often (and with whichever card) the viewer
+            // presses Pay meanwhile; after a decline (one more ended attempt) the next press is a
+            // new charge, not a replay of the decline.
+            idempotencyKey: "charge-\(invoice.id.lowercased)-\(endedAttempts)"
         )
         let outcome: ChargeOutcome
         do {

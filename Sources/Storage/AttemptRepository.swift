@@ -87,11 +87,13 @@ public struct AttemptRepository: Sendable {
 
     /// Successful attempts that paid nothing and whose refunds (those not failed) fall short of
     /// them, with nothing tried since before `cutoff`: an automatic refund the acquirer refused.
-    /// Each comes with the reason of its last refund.
+    /// Each comes with the reason of its last automatic refund.
     public func unrefundedUnmatched(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [(PaymentAttempt, RefundReason?)] {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns),
-                   (SELECT r.reason FROM refunds r WHERE r.attempt_id = a.id ORDER BY r.created_at DESC LIMIT 1) AS last_reason
+                   (SELECT r.reason FROM refunds r
+                    WHERE r.attempt_id = a.id AND r.reason NOT IN ('made_at_acquirer', 'requested_by_operator')
+                    ORDER BY r.created_at DESC LIMIT 1) AS last_reason
             FROM payment_attempts a
             WHERE a.status = 'succeeded'
               AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.paid_attempt_id = a.id)

@@ -59,11 +59,13 @@ struct MoneyIntegrityTests {
                 // The widget's currency comes from the browser; dollars for a rouble invoice go back as dollars.
                 let dollars = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "920005")
                     .map { $0.0 == "Currency" ? ("Currency", "USD") : $0 }
+                // A Check started the cheap attempt: the invoice is pending until that money turns out wrong.
+                #expect(try await Notifications.send("check", cheap.map { $0.0 == "Amount" ? ("Amount", "299.00") : $0 }, client: client).1 == #"{"code":0}"#)
                 for fields in [cheap, stranger, unknown, dollars] {
                     #expect(try await Notifications.send("pay", fields, client: client).1 == #"{"code":0}"#)
                 }
                 let body = try await invoice(client, viewer, invoiceID)
-                #expect(body["status"] as? String == "created")
+                #expect(body["status"] as? String == "created", "payable again, not stuck pending")
                 #expect(try await database.count("SELECT count(*)::int FROM subscriptions WHERE status = 'active'") == 0)
                 #expect(try await database.count("""
                     SELECT count(*)::int FROM refunds r JOIN payment_attempts a ON a.id = r.attempt_id
@@ -117,6 +119,19 @@ struct MoneyIntegrityTests {
                 #expect(reply == #"{"code":0}"#)
                 #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
                 #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE status = 'succeeded'") == 2)
+                // The other order: money refunded at the acquirer reaches us first and cannot pay.
+                let (other, otherInvoice) = try await openInvoice(client)
+                let early = Notifications.payFields(invoiceID: otherInvoice, accountID: other.account, transactionID: "980011")
+                let late = Notifications.payFields(invoiceID: otherInvoice, accountID: other.account, transactionID: "980012")
+                _ = try await Notifications.send("check", early, client: client)
+                _ = try await Notifications.send("check", late, client: client)
+                _ = try await Notifications.send("refund", Notifications.refundFields(paymentTransactionID: "980011", refundTransactionID: "980013", amount: "299.00", invoiceID: otherInvoice, accountID: other.account), client: client)
+                _ = try await Notifications.send("pay", early, client: client)
+                #expect(try await invoice(client, other, otherInvoice)["status"] as? String == "pending", "refunded money paid nothing")
+                _ = try await Notifications.send("pay", late, client: client)
+                #expect(try await invoice(client, other, otherInvoice)["status"] as? String == "paid")
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE attempt_id IN (SELECT id FROM payment_attempts WHERE transaction_id LIKE '98001%')") == 1)
+
                 // A refund id the acquirer already used for another payment is logged, not a 500.
                 let reused = Notifications.refundFields(paymentTransactionID: "980001", refundTransactionID: "980003", amount: "1.00", invoiceID: invoiceID, accountID: viewer.account)
                 #expect(try await Notifications.send("refund", reused, client: client).0 == .ok)

@@ -39,7 +39,7 @@ struct CloudPaymentsNotificationParser: Sendable {
             token: field("Token"),
             decline: decline,
             // A Pay for a two-stage payment is a hold ("Authorized"): no money until it is confirmed.
-            isHold: kind == .pay && field("Status") == "Authorized",
+            isHold: kind == .pay && field("Status")?.lowercased() == "authorized",
             paymentTransactionID: field("PaymentTransactionId"),
             loggablePayload: FormEncoding.encode(redacted(fields))
         )
