@@ -39,6 +39,12 @@ from urllib.parse import urlencode
 
 import requests
 
+
+def account_id(user_id: str) -> str:
+    """The AccountId acquirers see for a viewer (Acquiring/AcquirerAccount.swift), not the user id."""
+    return "acc_" + hashlib.sha256(f"movix-account/{user_id.lower()}".encode()).hexdigest()[:32]
+
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 
@@ -333,7 +339,7 @@ class Bench:
                 "PaymentAmount": amount, "PaymentCurrency": "RUB", "DateTime": now,
                 "CardFirstSix": "424242", "CardLastFour": "4242", "CardType": "Visa", "CardExpDate": "12/30",
                 "TestMode": "1", "Status": "Completed", "OperationType": "Payment",
-                "InvoiceId": inv["invoice"], "AccountId": inv["user"],
+                "InvoiceId": inv["invoice"], "AccountId": account_id(inv["user"]),
                 "Email": f"bench-{inv['user'][:8]}@example.test",
                 "Token": f"sbx_tok_{uuid.uuid4().hex}", "GatewayName": "Sandbox",
             }
