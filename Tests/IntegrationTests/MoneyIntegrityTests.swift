@@ -178,6 +178,11 @@ struct MoneyIntegrityTests {
 
                 let checkout = try await client.execute(uri: "/v1/checkout", method: .post, headers: viewer.headers, body: ByteBuffer(string: #"{"plan_id":"premium_1m\u0000"}"#))
                 #expect(checkout.status == .unprocessableContent)
+                #expect(String(buffer: checkout.body).contains("NUL character"))
+                // An escaped backslash before "u0000" is text, not a NUL: an unknown plan, nothing more.
+                let literal = try await client.execute(uri: "/v1/checkout", method: .post, headers: viewer.headers, body: ByteBuffer(string: #"{"plan_id":"premium_1m\\u0000"}"#))
+                #expect(literal.status == .unprocessableContent)
+                #expect(String(buffer: literal.body).contains("is not a plan on sale"))
                 #expect(try await client.execute(uri: "/health/live", method: .get).status == .ok)
                 #expect(try await invoice(client, viewer, invoiceID)["status"] as? String == "created")
             }

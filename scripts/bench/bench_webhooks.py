@@ -80,7 +80,7 @@ def b64url(data: bytes) -> str:
 def mint_jwt(user_id: str, secret: str, ttl: int = 3600) -> str:
     header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
     now = int(time.time())
-    claims = b64url(json.dumps({"sub": user_id, "iat": now, "exp": now + ttl}, separators=(",", ":")).encode())
+    claims = b64url(json.dumps({"sub": user_id, "iat": now, "exp": now + ttl, "aud": "movix-billing"}, separators=(",", ":")).encode())
     signing_input = f"{header}.{claims}".encode()
     return f"{header}.{claims}.{b64url(hmac.new(secret.encode(), signing_input, hashlib.sha256).digest())}"
 

@@ -7,7 +7,7 @@ import NIOCore
 func decodeBody<Body: Decodable>(_ type: Body.Type, from buffer: ByteBuffer) throws -> Body {
     guard buffer.readableBytes > 0 else { throw Problem.badRequest("The request body is empty; send a JSON object.") }
     // No field of ours takes a NUL, and PostgreSQL cannot store one: refused here, not as a 500 later.
-    guard buffer.readableBytesView.firstRange(of: Array(#"\u0000"#.utf8)) == nil, !buffer.readableBytesView.contains(0) else {
+    guard !buffer.readableBytesView.contains(0), !containsEscapedNUL(buffer) else {
         throw Problem.invalid("The request contains a NUL character, which no field accepts.")
     }
     do {
@@ -15,6 +15,23 @@ func decodeBody<Body: Decodable>(_ type: Body.Type, from buffer: ByteBuffer) thr
     } catch let error as DecodingError {
         throw problem(for: error)
     }
+}
+
+/// Whether a JSON body holds a string with a NUL (written `\u0000`); only bodies whose text has
+/// that escape are parsed to look, so an escaped backslash before `u0000` is not mistaken for one.
+private func containsEscapedNUL(_ buffer: ByteBuffer) -> Bool {
+    guard buffer.readableBytesView.firstRange(of: Array(#"u0000"#.utf8)) != nil,
+          let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer), options: [.fragmentsAllowed])
+    else { return false }
+    func holdsNUL(_ value: Any) -> Bool {
+        switch value {
+        case let text as String: text.contains("\u{0}")
+        case let array as [Any]: array.contains(where: holdsNUL)
+        case let object as [String: Any]: object.contains { $0.key.contains("\u{0}") || holdsNUL($0.value) }
+        default: false
+        }
+    }
+    return holdsNUL(object)
 }
 
 private func problem(for error: DecodingError) -> Problem {
