@@ -72,9 +72,10 @@ struct PaymentLedger: Sendable {
                 disposition = .refund(.unknownInvoice)
             } else if !locked.subscription.canBePaidFor {
                 disposition = .refund(.invoiceClosed)
-            } else if try await services.refunds.lockAll(attemptID: attempt.id, on: connection).contains(where: \.countsAgainstAttempt) {
+            } else if !inserted, try await services.refunds.lockAll(attemptID: attempt.id, on: connection).contains(where: \.countsAgainstAttempt) {
                 // Money already (partly) given back at the acquirer before its Pay reached us no
-                // longer pays the whole invoice: what is left of it goes back too.
+                // longer pays the whole invoice: what is left of it goes back too. (An attempt
+                // this Pay just created has no refunds.)
                 disposition = .refund(.amountMismatch)
             }
         }

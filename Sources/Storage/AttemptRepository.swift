@@ -13,25 +13,23 @@ public struct AttemptRepository: Sendable {
 
     /// The attempt for this acquirer transaction, locked; created from `fresh` when it is new.
     /// Notifications for one transaction arrive many times and at once: the unique key makes
-    /// them meet on one row.
+    /// them meet on one row. One statement: the no-op update on conflict locks the existing row
+    /// and returns it, and `xmax = 0` tells a row this statement inserted.
     public func lockOrInsert(_ fresh: PaymentAttempt, on connection: PostgresConnection) async throws -> (attempt: PaymentAttempt, inserted: Bool) {
-        let inserted = try await connection.query("""
-            INSERT INTO payment_attempts (id, acquirer, transaction_id, invoice_id, claimed_invoice_id, amount, currency, account_id, status,
-                                          card_first_six, card_last_four, card_brand, created_at, updated_at)
+        let rows = try await connection.query("""
+            INSERT INTO payment_attempts AS a (id, acquirer, transaction_id, invoice_id, claimed_invoice_id, amount, currency, account_id, status,
+                                               card_first_six, card_last_four, card_brand, created_at, updated_at)
             VALUES (\(fresh.id), \(fresh.acquirer), \(fresh.transactionID), \(fresh.invoiceID), \(fresh.claimedInvoiceID),
                     \(fresh.amount.amount), \(fresh.amount.currency.rawValue), \(fresh.accountID), \(fresh.status.rawValue),
                     \(fresh.card?.firstSix), \(fresh.card?.lastFour), \(fresh.card?.brand), \(fresh.createdAt), \(fresh.createdAt))
-            ON CONFLICT (acquirer, transaction_id) DO NOTHING
-            RETURNING id
+            ON CONFLICT (acquirer, transaction_id) DO UPDATE SET updated_at = a.updated_at
+            RETURNING \(unescaped: Self.columns), (xmax = 0) AS inserted
             """, logger: connection.logger)
-        var isNew = false
-        for try await _ in inserted { isNew = true }
-        let attempts = try await attempts(connection.query("""
-            SELECT \(unescaped: Self.columns) FROM payment_attempts
-            WHERE acquirer = \(fresh.acquirer) AND transaction_id = \(fresh.transactionID) FOR UPDATE
-            """, logger: connection.logger))
-        guard let attempt = attempts.first else { throw PostgresRowMissing(query: "lock payment attempt") }
-        return (attempt, isNew)
+        for try await row in rows {
+            let cells = row.makeRandomAccess()
+            return (try Self.attempt(from: cells), try cells["inserted"].decode(Bool.self))
+        }
+        throw PostgresRowMissing(query: "lock payment attempt")
     }
 
     public func find(id: UUID, on connection: PostgresConnection) async throws -> PaymentAttempt? {
