@@ -102,15 +102,33 @@ public struct RefundEngine: Sendable {
             }
             try await services.database.journaledTransaction { connection, journal in
                 guard var locked = try await services.refunds.lock(id: refund.id, on: connection) else { return }
+                let actor = "acquirer:\(acquirer.name)"
+                // A Refund notification settled this refund by its amount before this answer came;
+                // an answer that disagrees shows that notification was another refund's (one made
+                // in the acquirer's dashboard at the same time): it is booked as that refund.
+                let matchedByNotification = locked.status == .refunded ? locked.acquirerRefundID : nil
                 switch outcome {
                 case .succeeded(let refundTransactionID):
-                    if let known = locked.acquirerRefundID, known != refundTransactionID {
-                        services.logger.error("a refund's answer names another refund than its notification did", metadata: ["refund": "\(refund.id)", "answer": "\(refundTransactionID)", "notification": "\(known)"])
+                    if let other = matchedByNotification, other != refundTransactionID {
+                        locked.acquirerRefundID = refundTransactionID
+                        try await services.refunds.update(locked, on: connection)
+                        try await recordMadeAtAcquirer(amount: locked.amount, acquirerRefundID: other, attemptID: locked.attemptID, invoiceID: locked.invoiceID, acquirer: locked.acquirer, actor: actor, on: connection, journal: &journal)
+                        return
                     }
-                    settle(&locked, .succeeded, acquirerRefundID: refundTransactionID, failureMessage: nil, actor: "acquirer:\(acquirer.name)", journal: &journal)
+                    settle(&locked, .succeeded, acquirerRefundID: refundTransactionID, failureMessage: nil, actor: actor, journal: &journal)
                 case .rejected(let message):
                     services.logger.error("the acquirer refused a refund", metadata: ["refund": "\(refund.id)", "message": "\(message)"])
-                    settle(&locked, .rejected, acquirerRefundID: nil, failureMessage: message, actor: "acquirer:\(acquirer.name)", journal: &journal)
+                    if let other = matchedByNotification {
+                        locked.status = .failed
+                        locked.acquirerRefundID = nil
+                        locked.failureMessage = message
+                        try await services.refunds.update(locked, on: connection)
+                        journal.recordTransition(entity: "refund", id: locked.id, from: RefundStatus.refunded.rawValue, to: RefundStatus.failed.rawValue, event: "answer_refused_after_notification", actor: actor)
+                        journal.enqueueEvent(type: "refund.failed", aggregateID: locked.invoiceID ?? locked.attemptID, payload: EventPayload.refund(locked))
+                        try await recordMadeAtAcquirer(amount: locked.amount, acquirerRefundID: other, attemptID: locked.attemptID, invoiceID: locked.invoiceID, acquirer: locked.acquirer, actor: actor, on: connection, journal: &journal)
+                        return
+                    }
+                    settle(&locked, .rejected, acquirerRefundID: nil, failureMessage: message, actor: actor, journal: &journal)
                 }
                 try await services.refunds.update(locked, on: connection)
             }
@@ -158,14 +176,19 @@ public struct RefundEngine: Sendable {
         if amount.amount > refundableAmount(of: attempt.amount, after: refunds).amount {
             services.logger.error("the acquirer refunded more than is left of a payment", metadata: ["attempt": "\(attempt.id)", "refund_transaction": "\(refundTransactionID)"])
         }
+        try await recordMadeAtAcquirer(amount: amount, acquirerRefundID: refundTransactionID, attemptID: attempt.id, invoiceID: attempt.invoiceID, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
+    }
+
+    /// Books a refund the acquirer made without us asking (its dashboard), as done.
+    private func recordMadeAtAcquirer(amount: Money, acquirerRefundID: String, attemptID: UUID, invoiceID: UUID?, acquirer: String, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
         let now = services.clock.now()
         let refund = Refund(
-            id: UUID(), attemptID: attempt.id, invoiceID: attempt.invoiceID, acquirer: acquirer, amount: amount, status: .refunded,
-            reason: .madeAtAcquirer, acquirerRefundID: refundTransactionID, actor: actor, createdAt: now, settledAt: now
+            id: UUID(), attemptID: attemptID, invoiceID: invoiceID, acquirer: acquirer, amount: amount, status: .refunded,
+            reason: .madeAtAcquirer, acquirerRefundID: acquirerRefundID, actor: actor, createdAt: now, settledAt: now
         )
         try await services.refunds.insert(refund, on: connection)
         journal.recordTransition(entity: "refund", id: refund.id, from: nil, to: refund.status.rawValue, event: RefundEvent.succeeded.rawValue, actor: actor)
-        journal.enqueueEvent(type: "refund.succeeded", aggregateID: attempt.invoiceID ?? attempt.id, payload: EventPayload.refund(refund))
+        journal.enqueueEvent(type: "refund.succeeded", aggregateID: invoiceID ?? attemptID, payload: EventPayload.refund(refund))
     }
 
     /// Applies an outcome to a locked refund; a repeat changes nothing.

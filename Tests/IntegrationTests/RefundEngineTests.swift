@@ -253,4 +253,33 @@ struct RefundEngineTests {
             }
         }
     }
+
+    @Test("a dashboard refund's notification taken for ours while our call was in flight is booked as the dashboard's once our answer disagrees")
+    func notificationOfAnotherRefund() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (viewer, invoice) = try await purchase(stack)
+                let invoiceID = invoice["id"] as! String
+                let payment = try #require(try await stack.paymentTransactionID(invoiceID))
+                // 150.00 refunded in the dashboard; its notification is held back for now.
+                try await stack.setFaults(["dropNotifications": 100])
+                let dashboard = try await stack.sandboxAPI("/payments/refund", ["TransactionId": Int(payment)!, "Amount": 150])
+                let dashboardID = try #require((dashboard.json["Model"] as? [String: Any])?["TransactionId"] as? Int)
+                // Our refund of 150.00 is refused (only 149.00 is left), and the refusal takes 1.5 s.
+                try await stack.setFaults(["dropNotifications": 100, "refundTimeoutMs": 1500])
+                async let ours = refund(stack, invoiceID, amount: 15000)
+                // Meanwhile the dashboard's notification arrives: same amount, so it is taken for ours.
+                try await eventually(stack, "SELECT count(*)::int FROM refunds WHERE status = 'pending'", equals: 1)
+                let fields = Notifications.refundFields(paymentTransactionID: payment, refundTransactionID: String(dashboardID), amount: "150.00", invoiceID: invoiceID, accountID: viewer.account)
+                _ = try await stack.post(stack.billingURL + "/webhooks/cloudpayments/refund", form: fields)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE status = 'refunded'") == 1)
+
+                // Our answer, the refusal, then shows whose refund that was: ours failed, the dashboard's recorded.
+                let answer = try await ours
+                #expect(answer.json["status"] as? String == "failed")
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'requested_by_operator' AND status = 'failed' AND acquirer_refund_id IS NULL") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'made_at_acquirer' AND status = 'refunded' AND acquirer_refund_id = \(String(dashboardID))") == 1)
+            }
+        }
+    }
 }
