@@ -104,29 +104,15 @@ struct PaymentLedger: Sendable {
     /// A hold (a two-stage payment's authorisation): an attempt under way, not money. It pays
     /// nothing until a Confirm captures it; a Cancel (void) or reconciliation ends it.
     func attemptHeld(_ report: AttemptReport, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
-        let invoice = try await report.invoiceID.flatMap(UUID.init(uuidString:)).asyncFlatMap {
-            try await services.invoices.lock(id: $0, on: connection)
-        }
-        let (attempt, inserted) = try await services.attempts.lockOrInsert(PaymentAttempt(
-            id: UUID(), acquirer: acquirer.name, transactionID: report.transactionID, invoiceID: invoice?.id, claimedInvoiceID: report.invoiceID,
-            amount: report.amount ?? invoice?.amount ?? .rub(0), accountID: report.accountID, status: .started, card: report.card, createdAt: services.clock.now()
-        ), on: connection)
-        if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
+        _ = try await lockInvoiceAndAttempt(report, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
         services.logger.warning("a hold is not a payment; the invoice stays unpaid", metadata: ["transaction": "\(report.transactionID)", "invoice": "\(report.invoiceID ?? "-")"])
     }
 
     /// A declined attempt: it ends, and its invoice is payable again and shows the decline, unless
     /// another attempt for it is still under way (3-D Secure in another window).
     func attemptDeclined(_ report: AttemptReport, decline: Decline, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
-        let now = services.clock.now()
-        let invoice = try await report.invoiceID.flatMap(UUID.init(uuidString:)).asyncFlatMap {
-            try await services.invoices.lock(id: $0, on: connection)
-        }
-        var (attempt, inserted) = try await services.attempts.lockOrInsert(PaymentAttempt(
-            id: UUID(), acquirer: acquirer.name, transactionID: report.transactionID, invoiceID: invoice?.id, claimedInvoiceID: report.invoiceID,
-            amount: report.amount ?? invoice?.amount ?? .rub(0), accountID: report.accountID, status: .started, card: report.card, createdAt: now
-        ), on: connection)
-        if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
+        let (invoice, lockedAttempt) = try await lockInvoiceAndAttempt(report, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
+        var attempt = lockedAttempt
         let transition = attempt.status.applying(.declined)
         if case .refused = transition { return }
         if case .move(let from, let to) = transition {
@@ -151,6 +137,21 @@ struct PaymentLedger: Sendable {
     func attemptVoided(transactionID: String, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
         guard let attempt = try await services.attempts.find(acquirer: acquirer.name, transactionID: transactionID, on: connection) else { return }
         try await attemptAbandoned(attempt.id, actor: actor, on: connection, journal: &journal)
+    }
+
+    /// Locks the invoice a report names (when we have it), then its attempt, recording the
+    /// attempt when this report is the first we hear of it. Reports that pay go through
+    /// `PaymentRepository.lockForPayment` instead, which also locks the subscription.
+    private func lockInvoiceAndAttempt(_ report: AttemptReport, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> (Invoice?, PaymentAttempt) {
+        let invoice = try await report.invoiceID.flatMap(UUID.init(uuidString:)).asyncFlatMap {
+            try await services.invoices.lock(id: $0, on: connection)
+        }
+        let (attempt, inserted) = try await services.attempts.lockOrInsert(PaymentAttempt(
+            id: UUID(), acquirer: acquirer.name, transactionID: report.transactionID, invoiceID: invoice?.id, claimedInvoiceID: report.invoiceID,
+            amount: report.amount ?? invoice?.amount ?? .rub(0), accountID: report.accountID, status: .started, card: report.card, createdAt: services.clock.now()
+        ), on: connection)
+        if inserted { record(attempt, from: nil, event: .started, actor: actor, journal: &journal) }
+        return (invoice, attempt)
     }
 
     private func hasOtherAttemptUnderWay(_ invoiceID: UUID, besides attemptID: UUID, on connection: PostgresConnection) async throws -> Bool {
