@@ -23,9 +23,28 @@ struct LiveStack: Sendable {
     let sandboxURL: String
     let database: Database
 
+    /// Runs `body` against both servers on loopback ports of their own. Each server needs the
+    /// other's address before it starts, so the ports are chosen first and bound after; another
+    /// socket can take one in between, and then the stack is built again on new ports.
     static func run(database: Database, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
-        let billingPort = try freePort()
-        let sandboxPort = try freePort()
+        try await run(database: database, ports: nil, body)
+    }
+
+    /// `ports` (billing, sandbox) for the first try only: a test of the retry gives a taken one.
+    static func run(database: Database, ports: (billing: Int, sandbox: Int)?, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
+        var firstPorts = ports
+        for attempt in 1...5 {
+            let (billingPort, sandboxPort) = try firstPorts ?? (freePort(), freePort())
+            firstPorts = nil
+            do {
+                return try await runOnce(database: database, billingPort: billingPort, sandboxPort: sandboxPort, body)
+            } catch let error as LiveStackError where error.beforeReady && attempt < 5 {
+                testLogger.warning("the live stack did not start (\(error)); trying other ports")
+            }
+        }
+    }
+
+    private static func runOnce(database: Database, billingPort: Int, sandboxPort: Int, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
         let sandboxURL = "http://127.0.0.1:\(sandboxPort)"
         let sandbox = buildSandboxApplication(
             configuration: SandboxConfiguration(
@@ -45,10 +64,19 @@ struct LiveStack: Sendable {
         // server that is gone (whose port another test may have by then).
         let services = ServiceGroup(configuration: .init(services: [billing, sandbox], logger: testLogger))
         let stack = LiveStack(billingURL: "http://127.0.0.1:\(billingPort)", sandboxURL: sandboxURL, database: database)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
+        try await withThrowingTaskGroup(of: Milestone.self) { group in
+            group.addTask {
+                do { try await services.run() } catch { return .stopped(error) }
+                return .stopped(nil)
+            }
+            group.addTask { try await stack.waitUntilReady() }
+            // A server that cannot bind its port stops at once; waiting for it to answer would
+            // then take as long as the HTTP client keeps retrying to connect.
+            if case .stopped(let error) = try await group.next() {
+                group.cancelAll()
+                throw LiveStackError(message: "the servers stopped before they were ready: \(error.map { "\($0)" } ?? "no error")", beforeReady: true)
+            }
             do {
-                try await stack.waitUntilReady()
                 try await body(stack)
             } catch {
                 await stack.stop(services, group: &group)
@@ -58,9 +86,15 @@ struct LiveStack: Sendable {
         }
     }
 
+    /// What the stack's tasks report.
+    private enum Milestone {
+        case ready
+        case stopped((any Error)?)
+    }
+
     /// A graceful stop, as on SIGTERM; after 10 s of waiting, cancellation, so a stuck shutdown
     /// cannot hang the test run.
-    private func stop(_ services: ServiceGroup, group: inout ThrowingTaskGroup<Void, any Error>) async {
+    private func stop(_ services: ServiceGroup, group: inout ThrowingTaskGroup<Milestone, any Error>) async {
         await services.triggerGracefulShutdown()
         group.addTask {
             try await Task.sleep(for: .seconds(10))
@@ -70,11 +104,11 @@ struct LiveStack: Sendable {
         group.cancelAll()
     }
 
-    private func waitUntilReady() async throws {
+    private func waitUntilReady() async throws -> Milestone {
         for _ in 0..<200 {
-            let billingReady = (try? await get(billingURL + "/health/ready").status) == 200
-            let sandboxReady = (try? await get(sandboxURL + "/sandbox/health").status) == 200
-            if billingReady && sandboxReady { return }
+            let billingReady = (try? await get(billingURL + "/health/ready", timeout: .seconds(1)).status) == 200
+            let sandboxReady = (try? await get(sandboxURL + "/sandbox/health", timeout: .seconds(1)).status) == 200
+            if billingReady && sandboxReady { return .ready }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw LiveStackError(message: "the billing server or the sandbox did not become ready")
@@ -87,8 +121,8 @@ struct LiveStack: Sendable {
         var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
     }
 
-    func get(_ url: String, headers: [(String, String)] = []) async throws -> Exchange {
-        try await send(url, method: .GET, body: nil, headers: headers)
+    func get(_ url: String, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(15)) async throws -> Exchange {
+        try await send(url, method: .GET, body: nil, headers: headers, timeout: timeout)
     }
 
     func post(_ url: String, json: [String: Any], headers: [(String, String)] = []) async throws -> Exchange {
@@ -164,12 +198,12 @@ struct LiveStack: Sendable {
         return try await post(sandboxURL + path, json: fields, headers: [("Authorization", "Basic \(credentials)")])
     }
 
-    private func send(_ url: String, method: HTTPMethod, body: String?, headers: [(String, String)]) async throws -> Exchange {
+    private func send(_ url: String, method: HTTPMethod, body: String?, headers: [(String, String)], timeout: TimeAmount = .seconds(15)) async throws -> Exchange {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         return Exchange(status: response.status.code, body: String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
@@ -195,6 +229,8 @@ func sandboxCryptogram(_ number: String, expiry: String = "12/30") -> String {
 /// The live stack could not be brought up.
 struct LiveStackError: Error, CustomStringConvertible {
     var message: String
+    /// The servers never answered: worth another try on other ports.
+    var beforeReady = false
     var description: String { message }
 }
 
