@@ -47,6 +47,12 @@ public struct NotificationService: Sendable {
             }
             RefundEngine(services: services).submitInBackground(refunds)
             return acquirer.reply(to: notification, decision: decision)
+        } catch let error as DatabaseUnavailable {
+            // Nowhere to keep it: the process log has it, and the acquirer sends it again.
+            services.logger.warning("notification not applied: the database is unavailable", metadata: [
+                "acquirer": "\(acquirerName)", "kind": "\(notification.kind.rawValue)", "transaction": "\(notification.transactionID)", "error": "\(error)",
+            ])
+            throw error
         } catch {
             // The notification is kept even when applying it failed; the acquirer will send it again.
             entry.message = "not applied: \(error)"

@@ -1,14 +1,20 @@
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The billing database: a connection pool plus the transaction discipline every write follows.
 public struct Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// How long a caller waits for a pooled connection before the database counts as unavailable.
+    /// The pool itself would wait for as long as the database is away, and a request applied
+    /// minutes later, after its client gave up, is worse than a quick 503.
+    public let leaseTimeout: Duration
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, leaseTimeout: Duration = .seconds(2)) {
         self.client = client
         self.logger = logger
+        self.leaseTimeout = leaseTimeout
     }
 
     /// Connects a pool for the duration of `body` (for commands and tests that are not services).
@@ -32,12 +38,15 @@ public struct Database: Sendable {
     /// Runs `body` in one transaction and rethrows the body's own error, not PostgresNIO's wrapper,
     /// so callers can catch their domain errors.
     public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(connection)
+        try await leased(within: leaseTimeout) { lease in
+            do {
+                return try await client.withTransaction(logger: logger) { connection in
+                    try lease.begin()
+                    return try await body(connection)
+                }
+            } catch let error as PostgresTransactionError {
+                throw error.closureError ?? error.beginError ?? error.commitError ?? error
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.beginError ?? error.commitError ?? error
         }
     }
 
@@ -54,13 +63,89 @@ public struct Database: Sendable {
 
     /// Runs reads on one pooled connection, outside a transaction.
     public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await client.withConnection { connection in try await body(connection) }
+        try await leased(within: leaseTimeout) { lease in
+            try await client.withConnection { connection in
+                try lease.begin()
+                return try await body(connection)
+            }
+        }
     }
 
-    /// Whether the database answers: the readiness probe.
-    public func ping() async -> Bool {
-        (try? await client.query("SELECT 1", logger: logger)) != nil
+    /// Whether the database answers within `timeout`: the readiness probe.
+    public func ping(within timeout: Duration) async -> Bool {
+        let answered = try? await leased(within: timeout) { lease -> Bool in
+            try await client.withConnection { connection in
+                try lease.begin()
+                try await connection.query("SELECT 1", logger: logger)
+                return true
+            }
+        }
+        return answered == true
     }
+
+    /// Runs `work`, which leases a connection and calls `lease.begin()` once it has one, unless
+    /// no connection came within `timeout`: then the wait is cancelled and `DatabaseUnavailable`
+    /// thrown. Work that has begun is never cut short (PostgreSQL's statement_timeout bounds it),
+    /// so a caller told "unavailable" knows that nothing of its work ran. Connection failures
+    /// surface as `DatabaseUnavailable` too, other errors as they are.
+    private func leased<Result: Sendable>(within timeout: Duration, _ work: (Lease) async throws -> Result) async throws -> Result {
+        let lease = Lease()
+        do {
+            // The work runs in a child task so that the timer can cancel its wait for a connection;
+            // this function awaits that task before it returns, so `work` never outlives the call.
+            return try await withoutActuallyEscaping(work) { work in
+                let work = UncheckedSendableWork(run: work)
+                return try await withThrowingTaskGroup(of: Result?.self) { group in
+                    group.addTask { try await work.run(lease) }
+                    group.addTask {
+                        try await Task.sleep(for: timeout)
+                        if lease.expire() { throw DatabaseUnavailable("no database connection within \(timeout)") }
+                        return nil
+                    }
+                    while let result = try await group.next() {
+                        if let result {
+                            group.cancelAll()
+                            return result
+                        }
+                    }
+                    throw DatabaseUnavailable("the database work ended without a result")
+                }
+            }
+        } catch {
+            throw DatabaseUnavailable.classify(error) ?? error
+        }
+    }
+}
+
+/// A wait for a connection that either begins work or expires, never both.
+private final class Lease: Sendable {
+    private enum State { case waiting, begun, expired }
+    private let state = Mutex(State.waiting)
+
+    /// Called with a connection in hand; throws when the caller was already told the database is away.
+    func begin() throws {
+        let begun = state.withLock { state in
+            guard state == .waiting else { return false }
+            state = .begun
+            return true
+        }
+        guard begun else { throw DatabaseUnavailable("the connection came after the lease timeout") }
+    }
+
+    /// Whether the wait expired now, before any work began.
+    func expire() -> Bool {
+        state.withLock { state in
+            guard state == .waiting else { return false }
+            state = .expired
+            return true
+        }
+    }
+}
+
+/// `work` of `leased(within:_:)`, carried into its child task. Sound because the parent awaits
+/// that task before returning and never calls `work` itself.
+private struct UncheckedSendableWork<Result>: @unchecked Sendable {
+    let run: (Lease) async throws -> Result
 }
 
 /// A statement that must return a row returned none.

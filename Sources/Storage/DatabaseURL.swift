@@ -8,7 +8,11 @@ public enum DatabaseURL {
         public var description: String
     }
 
-    public static func configuration(from text: String, poolSize: Int = 8) throws -> PostgresClient.Configuration {
+    /// `statementTimeout`: PostgreSQL cancels a statement that runs longer (nil: no limit, as for
+    /// migrations). `connectTimeout`: how long opening one connection may take.
+    public static func configuration(
+        from text: String, poolSize: Int = 8, statementTimeout: Duration? = nil, connectTimeout: Duration = .seconds(10)
+    ) throws -> PostgresClient.Configuration {
         guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""),
               let host = url.host, !host.isEmpty
         else { throw Invalid(description: "expected postgres://user[:password]@host[:port]/database") }
@@ -26,6 +30,11 @@ public enum DatabaseURL {
             password: url.password, database: database, tls: tls
         )
         configuration.options.maximumConnections = poolSize
+        configuration.options.connectTimeout = connectTimeout
+        if let statementTimeout {
+            let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+            configuration.options.additionalStartupParameters = [("statement_timeout", "\(milliseconds)")]
+        }
         return configuration
     }
 }

@@ -13,7 +13,7 @@ public struct PostgresAcquiringLog: AcquiringLog {
         do {
             var journal = Journal()
             journal.log(entry)
-            try await database.client.withConnection { try await JournalRepository().write(journal, on: $0) }
+            try await database.read { try await JournalRepository().write(journal, on: $0) }
         } catch {
             // Losing a log row must not lose the payment it describes; the process log keeps a trace.
             database.logger.error("could not write acquiring_log", metadata: ["operation": "\(entry.operation)", "error": "\(String(reflecting: error))"])

@@ -9,13 +9,6 @@ import Testing
 /// Money taken that does not fit its invoice goes back, automatically; nothing is absorbed silently.
 @Suite("Every kopeck accounted for")
 struct MoneyIntegrityTests {
-    func openInvoice(_ client: any TestClientProtocol, plan: String = "premium_1m") async throws -> (Viewer, String) {
-        let viewer = try await Viewer.make()
-        let response = try await client.checkout(viewer, plan: plan)
-        #expect(response.status == .created)
-        return (viewer, try json(response.body)["invoice_id"] as! String)
-    }
-
     func invoice(_ client: any TestClientProtocol, _ viewer: Viewer, _ id: String) async throws -> [String: Any] {
         try json(try await client.execute(uri: "/v1/invoices/\(id)", method: .get, headers: viewer.headers).body)
     }

@@ -9,13 +9,6 @@ import Testing
 @Suite("Payment notifications on a real database")
 struct NotificationTests {
     /// Checks out for a new viewer and returns (viewer, invoice id).
-    func openInvoice(_ client: any TestClientProtocol) async throws -> (Viewer, String) {
-        let viewer = try await Viewer.make()
-        let response = try await client.checkout(viewer)
-        #expect(response.status == .created)
-        return (viewer, try json(response.body)["invoice_id"] as! String)
-    }
-
     @Test("20 concurrent identical Pay notifications: one paid transition, one activation")
     func concurrentDuplicatePays() async throws {
         try await withTestDatabase { database in

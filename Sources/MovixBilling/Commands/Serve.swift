@@ -15,9 +15,11 @@ struct Serve: AsyncParsableCommand {
         let (logger, registry) = Runtime.bootstrap(settings: settings)
         let server: ServerConfiguration
         let databaseConfiguration: PostgresClient.Configuration
+        let serving: (configuration: PostgresClient.Configuration, leaseTimeout: Duration)
         do {
             server = try settings.serverConfiguration()
             databaseConfiguration = try settings.databaseConfiguration()
+            serving = try settings.servingDatabase()
         } catch { exitWithConfigurationError(error) }
 
         let pending = try await Database.withConnected(databaseConfiguration, logger: logger) { try await Migrator(database: $0).pending() }
@@ -27,9 +29,9 @@ struct Serve: AsyncParsableCommand {
             ))
         }
 
-        let client = PostgresClient(configuration: databaseConfiguration, backgroundLogger: logger)
+        let client = PostgresClient(configuration: serving.configuration, backgroundLogger: logger)
         let app = try await buildApplication(
-            configuration: server, database: Database(client: client, logger: logger),
+            configuration: server, database: Database(client: client, logger: logger, leaseTimeout: serving.leaseTimeout),
             httpClient: .shared, metricsRegistry: registry, logger: logger
         )
         let services = ServiceGroup(configuration: .init(

@@ -15,14 +15,39 @@ enum DevelopmentDefaults {
 }
 
 extension Settings {
+    /// The database for commands (migrate, audit, reconcile): statements may take as long as they need.
     func databaseConfiguration() throws -> PostgresClient.Configuration {
+        try databaseConfiguration(statementTimeout: nil)
+    }
+
+    /// The database behind the HTTP API: a statement that runs past `MOVIX_DATABASE_STATEMENT_TIMEOUT`
+    /// is cancelled by PostgreSQL, and a request waits at most `MOVIX_DATABASE_LEASE_TIMEOUT` for a
+    /// connection, so no request is applied long after its client was told it failed.
+    func servingDatabase() throws -> (configuration: PostgresClient.Configuration, leaseTimeout: Duration) {
+        let leaseTimeout = try duration("MOVIX_DATABASE_LEASE_TIMEOUT", default: .seconds(2))
+        let statementTimeout = try duration("MOVIX_DATABASE_STATEMENT_TIMEOUT", default: .seconds(5))
+        return (try databaseConfiguration(statementTimeout: statementTimeout, connectTimeout: leaseTimeout), leaseTimeout)
+    }
+
+    private func databaseConfiguration(statementTimeout: Duration?, connectTimeout: Duration = .seconds(10)) throws -> PostgresClient.Configuration {
         let url = try string("DATABASE_URL")
         let poolSize = try positiveInteger("MOVIX_DATABASE_POOL_SIZE", default: 8)
         do {
-            return try DatabaseURL.configuration(from: url, poolSize: poolSize)
+            return try DatabaseURL.configuration(from: url, poolSize: poolSize, statementTimeout: statementTimeout, connectTimeout: connectTimeout)
         } catch let error as DatabaseURL.Invalid {
             throw SettingError(name: "DATABASE_URL", problem: "is not a PostgreSQL URL: \(error)")
         }
+    }
+
+    /// Connection limits and timeouts of the HTTP server.
+    func httpLimits() throws -> HTTPLimits {
+        let defaults = HTTPLimits()
+        return HTTPLimits(
+            idleTimeout: try duration("MOVIX_HTTP_IDLE_TIMEOUT", default: defaults.idleTimeout),
+            readTimeout: try duration("MOVIX_HTTP_READ_TIMEOUT", default: defaults.readTimeout),
+            requestTimeout: try duration("MOVIX_HTTP_REQUEST_TIMEOUT", default: defaults.requestTimeout),
+            maxConnections: try positiveInteger("MOVIX_HTTP_MAX_CONNECTIONS", default: defaults.maxConnections)
+        )
     }
 
     func serverConfiguration(demoUserID: UUID? = nil) throws -> ServerConfiguration {
@@ -49,7 +74,8 @@ extension Settings {
             demoUserID: demoUserID,
             webOrigin: try optional("MOVIX_WEB_ORIGIN").map { _ in try url("MOVIX_WEB_ORIGIN", default: "") },
             jwtAudience: try string("MOVIX_JWT_AUDIENCE", default: DevelopmentTokens.defaultAudience),
-            jwtIssuer: optional("MOVIX_JWT_ISSUER")
+            jwtIssuer: optional("MOVIX_JWT_ISSUER"),
+            limits: try httpLimits()
         )
     }
 

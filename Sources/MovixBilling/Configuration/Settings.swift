@@ -41,6 +41,18 @@ struct Settings {
         return value
     }
 
+    /// A duration: seconds (`30`, `0.5`) or a number with `ms`, `s`, `m` or `h` (`500ms`, `2m`).
+    func duration(_ name: String, default fallback: Duration) throws -> Duration {
+        guard let text = optional(name) else { return fallback }
+        let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("", 1)]
+        for unit in units where text.hasSuffix(unit.suffix) {
+            if let number = Double(text.dropLast(unit.suffix.count)), number > 0, number <= 86_400 / unit.seconds {
+                return .milliseconds(Int64((number * unit.seconds * 1000).rounded()))
+            }
+        }
+        throw SettingError(name: name, problem: "must be a positive duration such as 30, 500ms, 2m or 1h (at most a day), got \"\(text)\"")
+    }
+
     func url(_ name: String, default fallback: String? = nil) throws -> String {
         let text = try string(name, default: fallback)
         guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {

@@ -20,9 +20,14 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) async throws -> some ApplicationProtocol {
     let router = try await buildRouter(configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry, clock: clock, logger: logger)
+    let limits = configuration.limits
     return Application(
         router: router,
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "movix-billing"),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000 + limits.idleTimeout.components.attoseconds / 1_000_000_000))),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "movix-billing",
+            availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger)
+        ),
         onServerRunning: { _ in await onServerRunning() },
         logger: logger
     )
@@ -45,7 +50,7 @@ public func buildRouter(
     let router = Router(context: BillingRequestContext.self)
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: BodyLimitMiddleware())
+    router.add(middleware: RequestLimitsMiddleware(limits: configuration.limits))
 
     OpsController(database: database, registry: metricsRegistry, openAPIDocument: try ServerResources.text("openapi.yaml"))
         .addRoutes(to: router)

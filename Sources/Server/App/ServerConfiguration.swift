@@ -27,8 +27,10 @@ public struct ServerConfiguration: Sendable {
     public var jwtAudience: String
     /// The `iss` user tokens must carry, when set.
     public var jwtIssuer: String?
+    /// Connection limits and timeouts.
+    public var limits: HTTPLimits
 
-    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil, webOrigin: String? = nil, jwtAudience: String = DevelopmentTokens.defaultAudience, jwtIssuer: String? = nil) {
+    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil, webOrigin: String? = nil, jwtAudience: String = DevelopmentTokens.defaultAudience, jwtIssuer: String? = nil, limits: HTTPLimits = HTTPLimits()) {
         self.host = host
         self.port = port
         self.publicURL = publicURL
@@ -40,5 +42,6 @@ public struct ServerConfiguration: Sendable {
         self.webOrigin = webOrigin
         self.jwtAudience = jwtAudience
         self.jwtIssuer = jwtIssuer
+        self.limits = limits
     }
 }

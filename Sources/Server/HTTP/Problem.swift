@@ -10,22 +10,23 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public var type: String
     public var title: String
     public var detail: String
+    /// Seconds after which a retry may succeed (`Retry-After`), for temporary failures.
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, type: String, title: String, detail: String) {
+    public init(_ status: HTTPResponse.Status, type: String, title: String, detail: String, retryAfter: Int? = nil) {
         self.status = status
         self.type = "/problems/" + type
         self.title = title
         self.detail = detail
+        self.retryAfter = retryAfter
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let document = Document(type: type, title: title, status: Int(status.code), detail: detail)
         let json = try Self.encoder.encode(document)
-        return Response(
-            status: status,
-            headers: [.contentType: "application/problem+json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: json))
-        )
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 
     private static let encoder: JSONEncoder = {
@@ -54,6 +55,9 @@ extension Problem {
     static func notFound(_ detail: String) -> Problem {
         Problem(.notFound, type: "not-found", title: "Not found", detail: detail)
     }
+
+    /// The database is away: the client (or the acquirer, for a notification) retries.
+    static let unavailable = Problem(.serviceUnavailable, type: "unavailable", title: "Temporarily unavailable", detail: "The service cannot reach its database right now; nothing was changed. Try again shortly.", retryAfter: 5)
 
     static let unauthorized = Problem(.unauthorized, type: "unauthorized", title: "Authentication required", detail: "Send a valid bearer token in the Authorization header.")
 }

@@ -84,7 +84,7 @@ struct PaymentPageController {
     /// Charges a card the viewer saved earlier and answers with the status it led to.
     @Sendable func payWithSavedCard(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
         let invoiceID = try authorizeAction(request, context, token: request.headers[HTTPField.Name("X-Page-Token")!])
-        let input = try decodeBody(SavedCardRequest.self, from: try await request.body.collect(upTo: context.maxUploadSize))
+        let input = try await decodeBody(SavedCardRequest.self, from: request, context: context)
         guard let methodID = UUID(uuidString: input.paymentMethodId) else { throw Problem.invalid("payment_method_id is not a UUID.") }
         try await SavedCardPayment(services: services).pay(invoiceID: invoiceID, paymentMethodID: methodID)
         return try await status(request, context: context)

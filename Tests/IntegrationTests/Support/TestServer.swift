@@ -9,6 +9,7 @@ import NIOCore
 import Prometheus
 import Server
 import Storage
+import Testing
 
 /// The billing server as the tests run it: real router, real database, real HTTP.
 enum TestServer {
@@ -29,9 +30,14 @@ enum TestServer {
 
     /// Serves the app on a random port for the duration of `body`. `.router` runs requests without
     /// a socket, and without an HTTP client that would follow redirects to the public URL.
-    static func run(database: Database, acquirerURL: String = "http://127.0.0.1:9", setup: TestingSetup = .ahc(.http), _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    static func run(
+        database: Database, acquirerURL: String = "http://127.0.0.1:9", setup: TestingSetup = .ahc(.http), limits: HTTPLimits = HTTPLimits(),
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        var configuration = configuration(acquirerURL: acquirerURL)
+        configuration.limits = limits
         let app = try await buildApplication(
-            configuration: configuration(acquirerURL: acquirerURL), database: database,
+            configuration: configuration, database: database,
             httpClient: .shared, metricsRegistry: PrometheusCollectorRegistry(), logger: testLogger
         )
         try await app.test(setup) { client in try await body(client) }
@@ -119,6 +125,14 @@ enum Notifications {
         let response = try await client.execute(uri: "/webhooks/cloudpayments/\(kind)", method: .post, headers: headers, body: ByteBuffer(string: body))
         return (response.status, String(buffer: response.body))
     }
+}
+
+/// A new viewer's checkout: the viewer and the id of their open invoice.
+func openInvoice(_ client: any TestClientProtocol, plan: String = "premium_1m") async throws -> (Viewer, String) {
+    let viewer = try await Viewer.make()
+    let response = try await client.checkout(viewer, plan: plan)
+    #expect(response.status == .created)
+    return (viewer, try json(response.body)["invoice_id"] as! String)
 }
 
 /// The page token (`t`) of a payment link.

@@ -25,7 +25,7 @@ struct CheckoutController {
 
     @Sendable func create(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let user = try context.requireUser()
-        let body = try await request.body.collect(upTo: context.maxUploadSize)
+        let body = try await jsonBody(of: request, context: context)
         let input = try decodeBody(CheckoutRequestBody.self, from: body)
         if let email = input.email, !EmailAddress.isPlausible(email) {
             throw Problem.invalid("email \"\(email)\" is not an email address.")

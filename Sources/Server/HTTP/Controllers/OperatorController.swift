@@ -29,7 +29,7 @@ struct OperatorController {
     @Sendable func refund(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let rawID = try context.parameters.require("id")
         guard let invoiceID = UUID(uuidString: rawID) else { throw Problem.notFound("No invoice \(rawID).") }
-        let input = try decodeBody(RefundRequest.self, from: try await request.body.collect(upTo: context.maxUploadSize))
+        let input = try await decodeBody(RefundRequest.self, from: request, context: context)
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...500).contains(reason.count) else { throw Problem.invalid("reason must be 1 to 500 characters.") }
         if let amount = input.amount, amount <= 0 { throw Problem.invalid("amount must be a positive number of minor units.") }

@@ -2,6 +2,7 @@ import Billing
 import Foundation
 import Hummingbird
 import Logging
+import Storage
 
 /// Turns every error into an `application/problem+json` response, so clients see one error shape,
 /// and logs the unexpected ones (which become 500s without leaking internals).
@@ -13,6 +14,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try problem.response(from: request, context: context)
         } catch let error as BillingError {
             return try Problem(error).response(from: request, context: context)
+        } catch let error as DatabaseUnavailable {
+            context.logger.warning("database unavailable", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            return try Problem.unavailable.response(from: request, context: context)
         } catch let error as HTTPError {
             let problem = Problem(error.status, type: Self.slug(error.status), title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
             return try problem.response(from: request, context: context)
@@ -25,16 +29,5 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private static func slug(_ status: HTTPResponse.Status) -> String {
         status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "-")
-    }
-}
-
-/// Refuses bodies declared larger than the context allows before reading a byte of them;
-/// bodies without a length are capped where they are read (`maxUploadSize`).
-struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > context.maxUploadSize {
-            throw Problem(.contentTooLarge, type: "body-too-large", title: "Request body too large", detail: "Request bodies are limited to \(context.maxUploadSize) bytes.")
-        }
-        return try await next(request, context)
     }
 }

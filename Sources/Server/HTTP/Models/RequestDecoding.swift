@@ -2,8 +2,23 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// Decodes a JSON request body with the API's conventions, turning decoder errors into problems
-/// that say which field is wrong: 400 for text that is not JSON, 422 for JSON of the wrong shape.
+/// Decodes a request's JSON body with the API's conventions (see `jsonBody` and the decoder below).
+func decodeBody<Body: Decodable>(_ type: Body.Type, from request: Request, context: some RequestContext) async throws -> Body {
+    try decodeBody(type, from: try await jsonBody(of: request, context: context))
+}
+
+/// A request's body, which must be declared `application/json` (415 otherwise): a form post or
+/// text/plain carrying JSON is how a cross-site page would send it unasked.
+func jsonBody(of request: Request, context: some RequestContext) async throws -> ByteBuffer {
+    let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+    guard mediaType == "application/json" else {
+        throw Problem(.unsupportedMediaType, type: "unsupported-media-type", title: "JSON expected", detail: "Send the body as application/json.")
+    }
+    return try await request.body.collect(upTo: context.maxUploadSize)
+}
+
+/// Decodes a JSON body, turning decoder errors into problems that say which field is wrong: 400
+/// for text that is not JSON, 422 for JSON of the wrong shape.
 func decodeBody<Body: Decodable>(_ type: Body.Type, from buffer: ByteBuffer) throws -> Body {
     guard buffer.readableBytes > 0 else { throw Problem.badRequest("The request body is empty; send a JSON object.") }
     // No field of ours takes a NUL, and PostgreSQL cannot store one: refused here, not as a 500 later.

@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import LocalPostgres
+import NIOCore
+import PostgresNIO
+import Server
+import Storage
+import Testing
+
+/// Slow, broken or oversized requests and an absent database get quick, truthful answers.
+@Suite("Reliability: request limits and database outages")
+struct ReliabilityTests {
+    // MARK: - Request bodies
+
+    @Test("a chunked body over 64 KiB gets 413, broken chunked framing 400, a stalled body 408; the server stays up")
+    func requestBodies() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database, limits: HTTPLimits(readTimeout: .seconds(1))) { client in
+                let port = try #require(client.port)
+                let head = "POST /webhooks/cloudpayments/pay HTTP/1.1\r\nHost: billing.test\r\nConnection: close\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+                let chunk = String(16 * 1024, radix: 16) + "\r\n" + String(repeating: "a", count: 16 * 1024) + "\r\n"
+                let oversized = try await RawHTTP.exchange(port: port, [head + String(repeating: chunk, count: 5) + "0\r\n\r\n"])
+                #expect(oversized.hasPrefix("HTTP/1.1 413"), "\(oversized.prefix(200))")
+                #expect(oversized.contains("/problems/body-too-large"))
+
+                let broken = try await RawHTTP.exchange(port: port, [head + "zz\r\nabc\r\n0\r\n\r\n"])
+                #expect(broken.hasPrefix("HTTP/1.1 400"), "\(broken.prefix(200))")
+
+                let stalled = try await RawHTTP.exchange(port: port, [head + "3\r\nabc\r\n", "0\r\n\r\n"], pause: .seconds(3))
+                #expect(stalled.hasPrefix("HTTP/1.1 408"), "\(stalled.prefix(200))")
+
+                #expect(try await client.execute(uri: "/health/live", method: .get).status == .ok)
+            }
+        }
+    }
+
+    @Test("JSON endpoints take application/json only: another content type is 415 and changes nothing")
+    func jsonContentType() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let viewer = try await Viewer.make()
+                for contentType in ["text/plain", "application/x-www-form-urlencoded", "application/jsonp"] {
+                    var headers = viewer.headers
+                    headers[.contentType] = contentType
+                    let response = try await client.execute(uri: "/v1/checkout", method: .post, headers: headers, body: ByteBuffer(string: #"{"plan_id":"premium_1m"}"#))
+                    #expect(response.status == .unsupportedMediaType, "\(contentType)")
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                }
+                #expect(try await database.count("SELECT count(*)::int FROM invoices") == 0)
+
+                var headers = viewer.headers
+                headers[.contentType] = "Application/JSON; charset=utf-8"
+                let accepted = try await client.execute(uri: "/v1/checkout", method: .post, headers: headers, body: ByteBuffer(string: #"{"plan_id":"premium_1m"}"#))
+                #expect(accepted.status == .created)
+            }
+        }
+    }
+
+    // MARK: - The database
+
+    @Test("a notification whose statement runs past the statement timeout is answered 503 (the acquirer retries), writes nothing, and its redelivery pays once")
+    func statementTimeout() async throws {
+        try await withTestDatabase { database in
+            let name = try await database.read { connection in
+                try await connection.query("SELECT current_database()", logger: testLogger).collect().first!.decode(String.self)
+            }
+            let serving = try DatabaseURL.configuration(from: TestPostgres.shared.cluster.url(database: name), statementTimeout: .seconds(1))
+            try await Database.withConnected(serving, logger: testLogger) { servingDatabase in
+                try await TestServer.run(database: servingDatabase) { client in
+                    let (viewer, invoiceID) = try await openInvoice(client)
+                    let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "960001")
+                    // Another transaction holds the invoice's row for longer than the statement timeout.
+                    try await database.transaction { connection in
+                        try await connection.query("SELECT id FROM invoices WHERE id = \(UUID(uuidString: invoiceID)!) FOR UPDATE", logger: testLogger)
+                        let started = ContinuousClock.now
+                        let (status, body) = try await Notifications.send("pay", fields, client: client)
+                        #expect(status == .serviceUnavailable, "\(body)")
+                        #expect(ContinuousClock.now - started < .seconds(5))
+                    }
+                    #expect(try await database.count("SELECT count(*)::int FROM payment_attempts") == 0)
+                    #expect(try await Notifications.send("pay", fields, client: client).0 == .ok)
+                    #expect(try await Notifications.send("pay", fields, client: client).0 == .ok)
+                    #expect(try await database.count("SELECT count(*)::int FROM state_transitions WHERE entity = 'invoice' AND to_state = 'paid'") == 1)
+                }
+            }
+        }
+    }
+
+    @Test("with PostgreSQL stopped, /health/ready answers 503 within a second and the API 503 with Retry-After within the lease timeout; when it is back, all recovers without a restart")
+    func databaseOutage() async throws {
+        let cluster = LocalPostgresCluster(dataDirectory: TestPostgres.packageRoot + "/.data/test-outage-" + UUID().uuidString.prefix(8), port: try freePort())
+        defer {
+            try? cluster.stop()
+            try? FileManager.default.removeItem(atPath: cluster.dataDirectory)
+            try? FileManager.default.removeItem(atPath: cluster.logFile)
+        }
+        try cluster.start()
+        try cluster.createDatabase("billing")
+        let configuration = try DatabaseURL.configuration(from: cluster.url(database: "billing"), statementTimeout: .seconds(5), connectTimeout: .seconds(1))
+        _ = try await Database.withConnected(configuration, logger: testLogger) { try await Migrator(database: $0).migrate() }
+
+        let client = PostgresClient(configuration: configuration, backgroundLogger: quietPoolLogger)
+        let database = Database(client: client, logger: testLogger, leaseTimeout: .seconds(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            try await TestServer.run(database: database) { client in
+                let viewer = try await Viewer.make()
+                #expect(try await client.execute(uri: "/health/ready", method: .get).status == .ok)
+                #expect(try await client.checkout(viewer).status == .created)
+
+                try cluster.stop()
+                var started = ContinuousClock.now
+                #expect(try await client.execute(uri: "/health/ready", method: .get).status == .serviceUnavailable)
+                #expect(ContinuousClock.now - started < .seconds(1))
+
+                started = ContinuousClock.now
+                let checkout = try await client.checkout(try await Viewer.make(), idempotencyKey: "outage-1")
+                #expect(checkout.status == .serviceUnavailable)
+                #expect(checkout.headers[.retryAfter] == "5")
+                #expect(String(buffer: checkout.body).contains("/problems/unavailable"))
+                let entitlement = try await client.execute(uri: "/internal/v1/entitlements/\(viewer.id.uuidString.lowercased())", method: .get, headers: [.authorization: "Bearer \(TestServer.internalToken)"])
+                #expect(entitlement.status == .serviceUnavailable)
+                #expect(ContinuousClock.now - started < .seconds(5))
+
+                try cluster.start()
+                var recovered = false
+                for _ in 0..<50 where !recovered {
+                    recovered = try await client.execute(uri: "/health/ready", method: .get).status == .ok
+                    if !recovered { try await Task.sleep(for: .milliseconds(100)) }
+                }
+                #expect(recovered)
+                // The refused checkout left nothing behind: two invoices, before and after the outage.
+                #expect(try await client.checkout(try await Viewer.make()).status == .created)
+                let count = try await database.read { connection in
+                    try await connection.query("SELECT count(*)::int FROM invoices", logger: testLogger).collect().first!.decode(Int.self)
+                }
+                #expect(count == 2)
+            }
+        }
+    }
+}
+
+/// The pool's own logger for a test that breaks the database on purpose: its reconnect errors are expected.
+private let quietPoolLogger: Logger = {
+    var logger = Logger(label: "outage-pool")
+    logger.logLevel = .critical
+    return logger
+}()
