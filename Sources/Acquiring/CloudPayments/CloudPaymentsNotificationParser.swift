@@ -24,7 +24,8 @@ struct CloudPaymentsNotificationParser: Sendable {
         }
         var decline: Decline?
         if kind == .fail {
-            let code = field("ReasonCode").flatMap(Int.init) ?? 0
+            // Stored in an `integer` column: a code beyond Int32 would fail the whole transaction.
+            let code = field("ReasonCode").flatMap(Int32.init).map(Int.init) ?? 0
             let message = field("CardHolderMessage") ?? DeclineReason.forCode(code).russian
             decline = Decline(code: code, message: message)
         }

@@ -1,0 +1,1 @@
+../../../Sources/Acquiring/PaymentNotification.swift

@@ -1,0 +1,19 @@
+import Acquiring
+
+/// libFuzzer's callback: the input as form text, its fields as dates, card expiries and amounts;
+/// a broken invariant traps, so libFuzzer keeps the input as a crasher.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzFormDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let text = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    let violations = NotificationFuzzing.fieldViolations(text: text)
+    if !violations.isEmpty { fatalError(violations.joined(separator: "\n")) }
+    return 0
+}
+
+/// SwiftPM links an executable with `main` defined as `<module>_main`, which would shadow
+/// libFuzzer's own `main`; this one hands over to libFuzzer's driver instead.
+@_cdecl("FormDecoderFuzzer_main")
+public func formDecoderFuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var (argc, argv) = (argc, argv)
+    return runLibFuzzer(&argc, &argv, fuzzFormDecoder)
+}
