@@ -44,7 +44,7 @@ struct AuthenticationTests {
 }
 
 extension AuthenticationTests {
-    @Test("HS256 tokens: a header naming another algorithm, a future nbf, no audience or the nil UUID as sub are refused")
+    @Test("HS256 tokens: a header naming another algorithm, a future nbf or iat, no audience or the nil UUID as sub are refused")
     func hs256Edges() async throws {
         func token(header: String = #"{"alg":"HS256","typ":"JWT"}"#, claims: [String: Any]) throws -> String {
             func encode(_ data: Data) -> String {
@@ -58,6 +58,10 @@ extension AuthenticationTests {
         let good: [String: Any] = ["sub": UUID().uuidString.lowercased(), "exp": now + 300, "aud": ["movix-billing"]]
         var future = good
         future["nbf"] = now + 600
+        var issuedLater = good
+        issuedLater["iat"] = now + 600
+        var issuedNow = good
+        issuedNow["iat"] = now + 30
         var nilSubject = good
         nilSubject["sub"] = "00000000-0000-0000-0000-000000000000"
         var noAudience = good
@@ -67,6 +71,8 @@ extension AuthenticationTests {
             (try token(header: #"{"alg":"HS512","typ":"JWT"}"#, claims: good), .unauthorized),
             (try token(header: #"{"alg":"RS256","typ":"JWT"}"#, claims: good), .unauthorized),
             (try token(claims: future), .unauthorized),
+            (try token(claims: issuedLater), .unauthorized),
+            (try token(claims: issuedNow), .ok),
             (try token(claims: nilSubject), .unauthorized),
             (try token(claims: noAudience), .unauthorized),
         ]

@@ -11,11 +11,16 @@ struct MovixClaims: JWTPayload {
     var aud: AudienceClaim?
     var iss: IssuerClaim?
     var nbf: NotBeforeClaim?
+    var iat: IssuedAtClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         // A minute of leeway both ways: the auth service's clock and ours are not the same clock.
         try exp.verifyNotExpired(currentDate: Date().addingTimeInterval(-60))
         try nbf?.verifyNotBefore(currentDate: Date().addingTimeInterval(60))
+        // A token issued in the future was not issued by a clock we can trust.
+        if let iat, iat.value > Date().addingTimeInterval(60) {
+            throw JWTError.claimVerificationFailure(failedClaim: iat, reason: "issued in the future")
+        }
     }
 }
 
@@ -29,7 +34,7 @@ public enum DevelopmentTokens {
         await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
         // Whole seconds: some JWT libraries reject a fractional `exp`.
         let expiry = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + lifetime).rounded(.down))
-        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: expiry), aud: .init(value: [defaultAudience]), iss: nil, nbf: nil)
+        let claims = MovixClaims(sub: .init(value: user.uuidString.lowercased()), email: email, exp: .init(value: expiry), aud: .init(value: [defaultAudience]), iss: nil, nbf: nil, iat: .init(value: Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))))
         return try await keys.sign(claims)
     }
 }
