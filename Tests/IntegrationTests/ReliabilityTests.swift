@@ -59,6 +59,39 @@ struct ReliabilityTests {
         }
     }
 
+    @Test("a number too large for its field is a 422 that says so, not \"not valid JSON\"; broken JSON stays a 400")
+    func outOfRangeNumbers() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let (_, invoiceID) = try await openInvoice(client)
+                let service: HTTPFields = [.authorization: "Bearer \(TestServer.internalToken)", .contentType: "application/json"]
+                let uri = "/internal/v1/invoices/\(invoiceID)/refunds"
+                let huge = try await client.execute(uri: uri, method: .post, headers: service, body: ByteBuffer(string: #"{"reason":"x","amount":55027967405831166153176645632}"#))
+                #expect(huge.status == .unprocessableContent)
+                #expect(String(buffer: huge.body).contains("out of range"))
+                let broken = try await client.execute(uri: uri, method: .post, headers: service, body: ByteBuffer(string: #"{"reason":"x","amount":"#))
+                #expect(broken.status == .badRequest)
+            }
+        }
+    }
+
+    @Test("a method a path does not take is 405 with Allow; an unknown path stays 404")
+    func methodNotAllowed() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database) { client in
+                let viewer = try await Viewer.make()
+                let put = try await client.execute(uri: "/v1/plans", method: .put, headers: viewer.headers, body: ByteBuffer(string: "{}"))
+                #expect(put.status == .methodNotAllowed)
+                #expect(put.headers[.allow] == "GET")
+                #expect(put.headers[.contentType] == "application/problem+json")
+                let delete = try await client.execute(uri: "/v1/invoices/\(UUID())", method: .delete, headers: viewer.headers)
+                #expect(delete.status == .methodNotAllowed)
+                #expect(delete.headers[.allow] == "GET")
+                #expect(try await client.execute(uri: "/v1/nothing-here", method: .get, headers: viewer.headers).status == .notFound)
+            }
+        }
+    }
+
     // MARK: - The database
 
     @Test("a notification whose statement runs past the statement timeout is answered 503 (the acquirer retries), writes nothing, and its redelivery pays once")

@@ -73,6 +73,7 @@ public func buildRouter(
         DemoController(services: services, templates: templates, links: links, demoUserID: demoUserID)
             .addRoutes(to: router.group("demo"))
     }
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
     return router
 }
 

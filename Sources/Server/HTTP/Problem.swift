@@ -10,22 +10,22 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public var type: String
     public var title: String
     public var detail: String
-    /// Seconds after which a retry may succeed (`Retry-After`), for temporary failures.
-    public var retryAfter: Int?
+    /// Headers the answer needs besides its body, such as `Retry-After` or `Allow`.
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, type: String, title: String, detail: String, retryAfter: Int? = nil) {
+    public init(_ status: HTTPResponse.Status, type: String, title: String, detail: String, headers: HTTPFields = [:]) {
         self.status = status
         self.type = "/problems/" + type
         self.title = title
         self.detail = detail
-        self.retryAfter = retryAfter
+        self.headers = headers
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let document = Document(type: type, title: title, status: Int(status.code), detail: detail)
         let json = try Self.encoder.encode(document)
-        var headers: HTTPFields = [.contentType: "application/problem+json"]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        var headers = headers
+        headers[.contentType] = "application/problem+json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: json)))
     }
 
@@ -57,7 +57,7 @@ extension Problem {
     }
 
     /// The database is away: the client (or the acquirer, for a notification) retries.
-    static let unavailable = Problem(.serviceUnavailable, type: "unavailable", title: "Temporarily unavailable", detail: "The service cannot reach its database right now; nothing was changed. Try again shortly.", retryAfter: 5)
+    static let unavailable = Problem(.serviceUnavailable, type: "unavailable", title: "Temporarily unavailable", detail: "The service cannot reach its database right now; nothing was changed. Try again shortly.", headers: [.retryAfter: "5"])
 
     static let unauthorized = Problem(.unauthorized, type: "unauthorized", title: "Authentication required", detail: "Send a valid bearer token in the Authorization header.")
 }

@@ -73,7 +73,7 @@ struct CheckoutController {
 /// The rules for an `Idempotency-Key` header value.
 enum IdempotencyKey {
     static func validated(_ value: String) throws -> String {
-        guard (1...255).contains(value.count), value.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+        guard (1...255).contains(value.utf8.count), value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
             throw Problem.badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters.")
         }
         return value

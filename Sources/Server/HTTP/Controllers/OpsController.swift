@@ -26,8 +26,9 @@ struct OpsController {
     }
 
     @Sendable func ready(_ request: Request, context: BillingRequestContext) async throws -> Health {
-        // Within a second, whatever the database does: an orchestrator's probe must not hang.
-        guard await database.ping(within: .milliseconds(900)) else {
+        // Within a second, whatever the database does: an orchestrator's probe must not hang, and
+        // a database that cannot hand out a connection in half a second is not ready to serve.
+        guard await database.ping(within: .milliseconds(500)) else {
             throw Problem(.serviceUnavailable, type: "not-ready", title: "Not ready", detail: "The database does not answer.")
         }
         return Health(status: "ok")

@@ -28,7 +28,7 @@ func decodeBody<Body: Decodable>(_ type: Body.Type, from buffer: ByteBuffer) thr
     do {
         return try APICoding.decoder.decode(Body.self, from: Data(buffer: buffer))
     } catch let error as DecodingError {
-        throw problem(for: error)
+        throw problem(for: error, in: buffer)
     }
 }
 
@@ -49,7 +49,7 @@ private func containsEscapedNUL(_ buffer: ByteBuffer) -> Bool {
     return holdsNUL(object)
 }
 
-private func problem(for error: DecodingError) -> Problem {
+private func problem(for error: DecodingError, in buffer: ByteBuffer) -> Problem {
     func field(_ path: [any CodingKey], _ key: (any CodingKey)? = nil) -> String {
         let names = (path + (key.map { [$0] } ?? [])).map { snakeCase($0.stringValue) }
         return names.isEmpty ? "the body" : names.joined(separator: ".")
@@ -62,7 +62,11 @@ private func problem(for error: DecodingError) -> Problem {
     case .valueNotFound(let expected, let context):
         return .invalid("\(field(context.codingPath)) must be \(describe(expected)), not null.")
     case .dataCorrupted(let context) where context.codingPath.isEmpty:
-        return .badRequest("The request body is not valid JSON.")
+        // Foundation says "not valid JSON" of valid JSON whose number fits no integer field.
+        guard (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) != nil else {
+            return .badRequest("The request body is not valid JSON.")
+        }
+        return .invalid("A number in the request body is out of range for its field.")
     case .dataCorrupted(let context):
         return .invalid("\(field(context.codingPath)) is not valid: \(context.debugDescription)")
     @unknown default:
