@@ -10,6 +10,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -63,9 +64,10 @@ def _wait_ready(proc: subprocess.Popen, api_base: str, sandbox_base: str):
 def movix():
     if not h.BINARY.exists():
         pytest.fail(f"{h.BINARY} not found: run `swift build` first (or set MOVIX_BILLING_BIN)", pytrace=False)
+    # Free ports are chosen in harness.py; only ports fixed with MOVIX_E2E_*_PORT can be busy here.
     busy = [p for p in (h.HTTP_PORT, h.SANDBOX_PORT, h.POSTGRES_PORT) if h.port_in_use(p)]
     if busy:
-        pytest.fail(f"ports {busy} are already in use (another e2e run or `dev` on e2e ports?)", pytrace=False)
+        pytest.fail(f"ports {busy} are already in use (set by MOVIX_E2E_*_PORT? unset them to get free ports)", pytrace=False)
 
     h.DATA_DIR.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(h.SCREENSHOT_DIR, ignore_errors=True)
@@ -93,6 +95,7 @@ def movix():
     except BaseException as exc:
         _stop(proc)
         log.close()
+        _remove_clusters()
         pytest.fail(f"{exc}\n--- tail of {h.LOG_FILE} ---\n{h.log_tail()}", pytrace=False)
     print(f"\n[e2e] movix-billing dev ready in {time.monotonic() - started:.1f}s (log: {h.LOG_FILE})")
 
@@ -112,9 +115,22 @@ def movix():
 
     problems = _stop(proc)
     log.close()
+    _remove_clusters()
     if problems:
         pytest.fail("`movix-billing dev` did not shut down cleanly on SIGINT: " + "; ".join(problems)
                     + f"\n--- tail of {h.LOG_FILE} ---\n{h.log_tail(30)}", pytrace=False)
+
+
+def _remove_clusters():
+    """The session's PostgreSQL data goes with it (MOVIX_E2E_KEEP_DATA=1 keeps it); the log and
+    the screenshots in the data dir stay for whoever reads the failure."""
+    if os.environ.get("MOVIX_E2E_KEEP_DATA") == "1":
+        return
+    for pgdata in {*h.cluster_dirs(), *filter(None, [h.cluster_dir_from_log()])}:
+        if h.postmaster_pid(pgdata) is None:  # never pull the data from under a running server
+            shutil.rmtree(pgdata, ignore_errors=True)
+            if h.DATA_DIR not in pgdata.parents:  # the server log under /var/tmp goes too
+                Path(str(pgdata) + ".log").unlink(missing_ok=True)
 
 
 def _stop(proc: subprocess.Popen) -> list[str]:

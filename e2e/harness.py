@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import socket
 import subprocess
@@ -32,9 +33,47 @@ SCREENSHOT_DIR = DATA_DIR / "screenshots"
 LOG_FILE = DATA_DIR / "dev.log"
 BINARY = Path(os.environ.get("MOVIX_BILLING_BIN", ROOT / ".build" / "debug" / "movix-billing"))
 
-HTTP_PORT = int(os.environ.get("MOVIX_E2E_HTTP_PORT", "18080"))
-SANDBOX_PORT = int(os.environ.get("MOVIX_E2E_SANDBOX_PORT", "18090"))
-POSTGRES_PORT = int(os.environ.get("MOVIX_E2E_POSTGRES_PORT", "25430"))
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now, below Linux's ephemeral range (32768-60999).
+
+    The port is bound later by another process (dev, PostgreSQL). A port from the ephemeral range
+    could meanwhile become the local port of one of the many client connections the tests open,
+    and the server would fail to bind: the Swift tests hung on exactly that (docs/testing.md,
+    "The hang"). Client sockets never get ports below the range."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port below the ephemeral range")
+
+
+def _choose_ports(*names: str) -> list[int]:
+    """For each variable: its value when set (a fixed port on purpose), else a free port that is
+    not one of the others."""
+    chosen: list[int] = []
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            chosen.append(int(value))
+            continue
+        for _ in range(20):
+            port = free_port()
+            if port not in chosen:
+                chosen.append(port)
+                break
+        else:
+            raise RuntimeError(f"no free TCP port found for {name}")
+    return chosen
+
+
+# Chosen once per pytest session (this module is imported once), so a `dev` on the default ports,
+# another e2e run or anything else holding a port cannot make the session fail.
+HTTP_PORT, SANDBOX_PORT, POSTGRES_PORT = _choose_ports("MOVIX_E2E_HTTP_PORT", "MOVIX_E2E_SANDBOX_PORT", "MOVIX_E2E_POSTGRES_PORT")
 READY_TIMEOUT = float(os.environ.get("MOVIX_E2E_READY_TIMEOUT", "120"))
 # The database `dev` creates in its cluster (superuser postgres, trust auth on 127.0.0.1).
 DATABASE = os.environ.get("MOVIX_E2E_DATABASE", "movix_billing")

@@ -1,0 +1,574 @@
+"""The chaos scenarios: load, a fault, recovery, then the books.
+
+Each scenario returns a dict of figures (printed and written to docs/reliability.md by run.py)
+with a list `violations`: an empty list means the scenario passed. Every loop is bounded in count
+and time.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import random
+import statistics
+import threading
+import time
+import uuid
+from collections import Counter
+from urllib.parse import urljoin
+
+import requests
+
+from stack import (API_SECRET, INTERNAL_TOKEN, PUBLIC_ID, Stack, content_hmac, cryptogram, log, mint_jwt,
+                   pay_notification, session)
+
+HTTP_TIMEOUT = float(os.environ.get("CHAOS_HTTP_TIMEOUT", "15"))
+_tx_lock = threading.Lock()
+_tx_next = [9_000_000_000_000 + random.randrange(10**9) * 1000]
+
+
+def next_transaction_id() -> int:
+    """Synthetic acquirer transaction ids, far from the sandbox's (start-up time in ms)."""
+    with _tx_lock:
+        _tx_next[0] += 1
+        return _tx_next[0]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def classify(exc: Exception) -> str:
+    text = repr(exc)
+    if isinstance(exc, requests.Timeout) or "timed out" in text:
+        return "timeout"
+    if "refused" in text:
+        return "conn_refused"
+    if "RemoteDisconnected" in text or "reset" in text or "aborted" in text or "BrokenPipe" in text:
+        return "conn_dropped"
+    return "conn_error"
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))] * 1000, 1)
+
+
+def latency_figures(values: list[float]) -> dict:
+    return {"p50_ms": pct(values, 50), "p95_ms": pct(values, 95), "max_ms": pct(values, 100), "n": len(values)}
+
+
+class Log:
+    """Every request a scenario made: (time, what, outcome, seconds, extra)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rows: list[tuple[float, str, str, float, dict]] = []
+
+    def add(self, what: str, outcome: str, seconds: float, **extra):
+        with self.lock:
+            self.rows.append((time.monotonic(), what, outcome, seconds, extra))
+
+    def select(self, what: str, t0: float = float("-inf"), t1: float = float("inf")):
+        with self.lock:
+            return [r for r in self.rows if r[1] == what and t0 <= r[0] - r[3] < t1]  # by send time
+
+
+def post_pay(base: str, body: bytes, rlog: Log | None = None, what: str = "pay") -> bool:
+    """One delivery of a signed Pay notification; True when answered 200 {"code":0}."""
+    t = time.monotonic()
+    try:
+        r = session().post(f"{base}/webhooks/cloudpayments/pay", data=body, timeout=HTTP_TIMEOUT,
+                           headers={"Content-HMAC": content_hmac(body), "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        dt = time.monotonic() - t
+        ok = r.status_code == 200 and r.headers.get("Content-Type", "").startswith("application/json") and r.json().get("code") == 0
+        outcome = str(r.status_code) if ok or r.status_code != 200 else "200-not-code-0"
+        if rlog:
+            rlog.add(what, outcome, dt, retry_after=r.headers.get("Retry-After"))
+        return ok
+    except requests.RequestException as exc:
+        if rlog:
+            rlog.add(what, classify(exc), time.monotonic() - t)
+        return False
+
+
+def create_invoices(st: Stack, n: int, workers: int = 8) -> list[dict]:
+    """n viewers, one `premium_1m` checkout each (retried a few times on a failure)."""
+
+    def one(_):
+        uid = str(uuid.uuid4())
+        token = mint_jwt(uid)
+        for attempt in range(5):
+            try:
+                r = session().post(f"{st.api_base}/v1/checkout", json={"plan_id": "premium_1m"}, timeout=HTTP_TIMEOUT,
+                                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"chaos-{uid}"})
+                if r.status_code in (200, 201):
+                    co = r.json()
+                    return {"invoice_id": co["invoice_id"], "user_id": uid, "token": token,
+                            "amount": co["amount"]["amount"], "widget": co["widget"]}
+            except requests.RequestException:
+                pass
+            time.sleep(0.2 * (attempt + 1))
+        raise RuntimeError(f"checkout failed 5 times for {uid}")
+
+    t0 = time.monotonic()
+    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
+        invoices = list(pool.map(one, range(n)))
+    log(f"{n} checkouts in {time.monotonic() - t0:.1f} s")
+    return invoices
+
+
+def redeliver(base: str, pending: list[bytes], rlog: Log, rounds: int = 10, workers: int = 8) -> dict:
+    """What CloudPayments does: send again every notification that did not get 200 {"code":0}."""
+    sent, used = 0, 0
+    for rnd in range(rounds):
+        if not pending:
+            break
+        used = rnd + 1
+        with cf.ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda b: post_pay(base, b, rlog, "redelivery"), pending))
+        sent += len(pending)
+        pending = [b for b, ok in zip(pending, results) if not ok]
+        if pending:
+            time.sleep(1)
+    return {"redelivered": sent, "rounds": used, "still_undelivered": len(pending)}
+
+
+def outcome_counts(rows) -> dict:
+    return dict(sorted(Counter(r[2] for r in rows).items()))
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+def books(st: Stack, invoices: list[dict], *, double_charges_allowed: bool = False) -> dict:
+    """Per invoice: paid, one `paid` transition, one invoice.paid and one subscription.activated
+    event, one activation; a second successful attempt only with a full refund; then `audit`."""
+    ids = "{" + ",".join(i["invoice_id"] for i in invoices) + "}"
+    rows = st.sql("""
+        SELECT i.id, i.status,
+          (SELECT count(*) FROM state_transitions t WHERE t.entity = 'invoice' AND t.entity_id = i.id AND t.to_state = 'paid'),
+          (SELECT count(*) FROM outbox_events o WHERE o.type = 'invoice.paid' AND o.payload->>'invoice_id' = i.id::text),
+          (SELECT count(*) FROM outbox_events o WHERE o.type = 'subscription.activated' AND o.aggregate_id = i.subscription_id),
+          (SELECT count(*) FROM state_transitions t WHERE t.entity = 'subscription' AND t.entity_id = i.subscription_id AND t.to_state = 'active'),
+          (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.status = 'succeeded'),
+          (SELECT count(*) FROM refunds r WHERE r.invoice_id = i.id),
+          (SELECT count(*) FROM refunds r WHERE r.invoice_id = i.id AND r.status = 'refunded'),
+          (SELECT coalesce(sum(r.amount), 0) FROM refunds r WHERE r.invoice_id = i.id AND r.status = 'refunded'),
+          i.amount
+        FROM invoices i WHERE i.id = ANY(:'p1'::uuid[])""", ids)
+    violations: list[str] = []
+    statuses: Counter = Counter()
+    double = 0
+    for (iid, status, paid_tr, paid_ev, act_ev, act_tr, ok_attempts, refunds, refunded, refunded_amount, amount) in rows:
+        statuses[status] += 1
+        paid_tr, paid_ev, act_ev, act_tr, ok_attempts, refunds, refunded = map(int, (paid_tr, paid_ev, act_ev, act_tr, ok_attempts, refunds, refunded))
+        problems = []
+        if status != "paid":
+            problems.append(f"status {status}")
+        if paid_tr != 1:
+            problems.append(f"{paid_tr} 'paid' transitions")
+        if paid_ev != 1:
+            problems.append(f"{paid_ev} invoice.paid events")
+        if act_ev != 1 or act_tr != 1:
+            problems.append(f"{act_ev} subscription.activated events, {act_tr} activations")
+        if ok_attempts > 1:
+            double += 1
+            if not double_charges_allowed:
+                problems.append(f"{ok_attempts} succeeded attempts")
+            if refunded != ok_attempts - 1 or int(refunded_amount) != (ok_attempts - 1) * int(amount):
+                problems.append(f"{ok_attempts} succeeded attempts but {refunded} refunded ({refunded_amount} of {int(amount) * (ok_attempts - 1)})")
+        elif ok_attempts == 0 and status == "paid":
+            problems.append("paid without a succeeded attempt")
+        if refunds != refunded:
+            problems.append(f"{refunds - refunded} refund(s) not refunded")
+        if problems:
+            violations.append(f"invoice {iid}: " + ", ".join(problems))
+    if len(rows) != len(invoices):
+        violations.append(f"{len(invoices) - len(rows)} invoices missing")
+    audit = st.run_cli("audit", timeout=120)
+    audit_text = (audit.stdout + audit.stderr).strip()
+    if audit.returncode != 0:
+        violations.append(f"audit exit {audit.returncode}: " + " | ".join(audit_text.splitlines()[-10:]))
+    return {
+        "invoices": len(invoices), "statuses": dict(statuses), "double_charged_invoices": double,
+        "audit": "no breach" if audit.returncode == 0 else f"exit {audit.returncode}",
+        "audit_output": audit_text.splitlines()[-1] if audit_text else "",
+        "invariant_violations": len(violations), "violations": violations[:20],
+    }
+
+
+# --------------------------------------------------------------------------- 1: kill -9 under load
+
+
+def scenario_kill9(st: Stack, n: int = 800, dup_rate: float = 0.1, senders: int = 16, kills: int = 3,
+                   restart_delay: float = 0.5) -> dict:
+    log(f"scenario 1: kill -9 of serve x{kills} under {n} Pay notifications (+{dup_rate:.0%} duplicates), {senders} senders")
+    invoices = create_invoices(st, n)
+    bodies = [pay_notification(inv, next_transaction_id()) for inv in invoices]
+    queue = bodies + random.sample(bodies, k=round(n * dup_rate))
+    random.shuffle(queue)
+    total = len(queue)
+    rlog = Log()
+    failed: list[bytes] = []
+    lock = threading.Lock()
+    cursor = [0]
+    answered = [0]
+
+    def sender():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with lock:
+                if cursor[0] >= total:
+                    return
+                body = queue[cursor[0]]
+                cursor[0] += 1
+            ok = post_pay(st.api_base, body, rlog)
+            with lock:
+                answered[0] += 1
+                if not ok:
+                    failed.append(body)
+            if not ok:
+                time.sleep(0.25)  # a refused connection comes back at once: do not spin through the queue
+
+    kills_done: list[dict] = []
+    t_start = time.monotonic()
+    threads = [threading.Thread(target=sender, daemon=True) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    for k in range(kills):
+        threshold = total * (k + 1) / (kills + 1)
+        deadline = time.monotonic() + 60
+        while answered[0] < threshold and time.monotonic() < deadline and any(t.is_alive() for t in threads):
+            time.sleep(0.01)
+        if not any(t.is_alive() for t in threads):
+            log("the load ended before every kill; fewer kills than asked")
+            break
+        t_kill = time.monotonic()
+        pid = st.kill_api()
+        time.sleep(restart_delay)  # a supervisor's restart delay
+        st.start_api()
+        down = time.monotonic() - t_kill
+        kills_done.append({"pid": pid, "at_answered": answered[0], "down_s": round(down, 2)})
+        log(f"  kill -9 {pid} after {answered[0]}/{total} answers; back in {down:.2f} s")
+    for t in threads:
+        t.join(timeout=150)
+    load_s = time.monotonic() - t_start
+    first = outcome_counts(rlog.select("pay"))
+    log(f"  first deliveries: {first}; {len(failed)} to redeliver")
+    red = redeliver(st.api_base, failed, rlog)
+    result = {
+        "notifications": total, "unique": n, "duplicates": total - n, "senders": senders,
+        "load_seconds": round(load_s, 1), "kills": kills_done, "restart_delay_s": restart_delay,
+        "first_delivery": first, "first_delivery_latency": latency_figures([r[3] for r in rlog.select("pay") if r[2] == "200"]),
+        "redelivery": red, "redelivery_outcomes": outcome_counts(rlog.select("redelivery")),
+    }
+    result.update(books(st, invoices))
+    result["violations"] = result["violations"] + ([f"{red['still_undelivered']} notifications never answered 200"] if red["still_undelivered"] else [])
+    return result
+
+
+# --------------------------------------------------------------------------- 2: PostgreSQL outage under load
+
+
+def scenario_postgres_outage(st: Stack, n: int = 400, dup_rate: float = 0.1, senders: int = 32, rate: float = 40,
+                             before: float = 2.5, outage: float = 6.0, stop_mode: str = "fast",
+                             strict_fail_fast: bool = False) -> dict:
+    log(f"scenario 2: PostgreSQL stopped ({stop_mode}) for {outage:.0f} s under {n} Pay notifications at ~{rate:.0f}/s")
+    invoices = create_invoices(st, n)
+    bodies = [pay_notification(inv, next_transaction_id()) for inv in invoices]
+    queue = bodies + random.sample(bodies, k=round(n * dup_rate))
+    random.shuffle(queue)
+    total = len(queue)
+    rlog = Log()
+    failed: list[bytes] = []
+    lock = threading.Lock()
+    cursor = [0]
+    stop_probes = threading.Event()
+    t_start = time.monotonic()
+    reader = invoices[0]
+
+    def sender(i: int):
+        deadline = t_start + 120
+        while time.monotonic() < deadline:
+            with lock:
+                if cursor[0] >= total:
+                    return
+                idx = cursor[0]
+                body = queue[idx]
+                cursor[0] += 1
+            wait = t_start + idx / rate - time.monotonic()  # paced: the load spans the outage
+            if wait > 0:
+                time.sleep(wait)
+            if not post_pay(st.api_base, body, rlog):
+                with lock:
+                    failed.append(body)
+
+    probe_pool = cf.ThreadPoolExecutor(max_workers=48)
+
+    def probe_once(what: str, url: str, headers: dict):
+        t = time.monotonic()
+        try:
+            r = session().get(url, headers=headers, timeout=HTTP_TIMEOUT)
+            rlog.add(what, str(r.status_code), time.monotonic() - t, retry_after=r.headers.get("Retry-After"))
+        except requests.RequestException as exc:
+            rlog.add(what, classify(exc), time.monotonic() - t)
+
+    def probe(what: str, url: str, headers: dict, every: float):
+        """A probe every `every` seconds, each on its own: one that hangs does not hold back the next."""
+        for _ in range(int(180 / every)):
+            if stop_probes.wait(every):
+                return
+            probe_pool.submit(probe_once, what, url, headers)
+
+    threads = [threading.Thread(target=sender, args=(i,), daemon=True) for i in range(senders)]
+    probes = [
+        threading.Thread(target=probe, args=("ready", f"{st.api_base}/health/ready", {}, 0.1), daemon=True),
+        threading.Thread(target=probe, args=("read", f"{st.api_base}/v1/invoices/{reader['invoice_id']}",
+                                             {"Authorization": f"Bearer {reader['token']}"}, 0.2), daemon=True),
+    ]
+    for t in threads + probes:
+        t.start()
+    time.sleep(before)
+    t_stop = time.monotonic()
+    stop_took = st.stop_postgres(stop_mode)
+    t_down = time.monotonic()
+    log(f"  PostgreSQL stopped in {stop_took:.2f} s; down for {outage:.0f} s")
+    time.sleep(outage)
+    t_restart = time.monotonic()
+    start_took = st.start_postgres()
+    t_up = time.monotonic()
+    log(f"  PostgreSQL started again in {start_took:.2f} s")
+    # Recovery: the first 200 of /health/ready and of a Pay sent after PostgreSQL is back.
+    deadline = t_up + 60
+    recovered_ready = recovered_pay = None
+    while time.monotonic() < deadline and (recovered_ready is None or recovered_pay is None):
+        ready_ok = [r for r in rlog.select("ready", t_up) if r[2] == "200"]
+        pay_ok = [r for r in rlog.select("pay", t_up) if r[2] == "200"]
+        if ready_ok and recovered_ready is None:
+            recovered_ready = min(r[0] for r in ready_ok) - t_up
+        if pay_ok and recovered_pay is None:
+            recovered_pay = min(r[0] for r in pay_ok) - t_up
+        if recovered_pay is None and not any(t.is_alive() for t in threads):
+            break  # the load is over; the redelivery below proves the rest
+        time.sleep(0.1)
+    for t in threads:
+        t.join(timeout=150)
+    time.sleep(0.5)
+    stop_probes.set()
+    for t in probes:
+        t.join(timeout=5)
+    probe_pool.shutdown(wait=True)
+    load_s = time.monotonic() - t_start
+
+    def phase(what: str, t0: float, t1: float) -> dict:
+        rows = rlog.select(what, t0, t1)
+        by = outcome_counts(rows)
+        ra = sum(1 for r in rows if r[4].get("retry_after"))
+        failures = [r for r in rows if r[2] != "200"]
+        return {"requests": len(rows), "outcomes": by, "latency": latency_figures([r[3] for r in rows]),
+                "failure_latency": latency_figures([r[3] for r in failures]), "with_retry_after": ra}
+
+    # "During the outage": sent while PostgreSQL was stopping or down.
+    during = {w: phase(w, t_stop, t_up) for w in ("pay", "ready", "read")}
+    # How fast readiness noticed: first non-200 answer of /health/ready sent after the stop.
+    ready_down = [r for r in rlog.select("ready", t_stop) if r[2] != "200"]
+    first_ready_fail = round(min(r[0] - r[3] for r in ready_down) - t_stop, 2) if ready_down else None
+    red = redeliver(st.api_base, failed, rlog)
+    result = {
+        "notifications": total, "unique": n, "duplicates": total - n, "senders": senders, "rate_per_s": rate,
+        "load_seconds": round(load_s, 1), "stop_mode": stop_mode,
+        "postgres_stop_s": round(stop_took, 2), "outage_s": round(t_restart - t_down, 1), "postgres_start_s": round(start_took, 2),
+        "before": {w: phase(w, t_start, t_stop) for w in ("pay", "ready")},
+        "during": during,
+        "after": {w: phase(w, t_up, t_up + 3600) for w in ("pay", "ready", "read")},
+        "ready_first_non_200_after_stop_s": first_ready_fail,
+        "recovery_ready_s": round(recovered_ready, 2) if recovered_ready is not None else None,
+        "recovery_pay_s": round(recovered_pay, 2) if recovered_pay is not None else None,
+        "serve_restarted": st.api.poll() is not None,
+        "redelivery": red, "redelivery_outcomes": outcome_counts(rlog.select("redelivery")),
+    }
+    result.update(books(st, invoices))
+    extra = []
+    if red["still_undelivered"]:
+        extra.append(f"{red['still_undelivered']} notifications never answered 200")
+    if st.api.poll() is not None:
+        extra.append(f"serve exited ({st.api.returncode}) during the outage")
+    if recovered_ready is None:
+        extra.append("/health/ready never answered 200 after PostgreSQL came back")
+    # Fail fast (being implemented): 503 + Retry-After within ~1 s while the database is away.
+    ff = fail_fast_report(during)
+    result["fail_fast"] = ff
+    if strict_fail_fast and ff["problems"]:
+        extra += ["fail fast: " + p for p in ff["problems"]]
+    result["violations"] = result["violations"] + extra
+    return result
+
+
+def fail_fast_report(during: dict) -> dict:
+    problems = []
+    pay, ready = during["pay"], during["ready"]
+    pay_fail = {k: v for k, v in pay["outcomes"].items() if k != "200"}
+    if any(k != "503" for k in pay_fail):
+        problems.append(f"Pay during the outage answered {pay_fail} (want only 503)")
+    if pay_fail and pay["with_retry_after"] < sum(v for k, v in pay_fail.items() if k == "503"):
+        problems.append(f"only {pay['with_retry_after']} of the 503s carried Retry-After")
+    # A request waits MOVIX_DATABASE_LEASE_TIMEOUT (2 s) for a connection; a second more for a busy machine.
+    if (pay["failure_latency"]["max_ms"] or 0) > 3000:
+        problems.append(f"a failing Pay took up to {pay['failure_latency']['max_ms']} ms (want <= 2000 + slack)")
+    ready_fail = {k: v for k, v in ready["outcomes"].items() if k != "200"}
+    if any(k != "503" for k in ready_fail):
+        problems.append(f"/health/ready during the outage answered {ready_fail} (want 503)")
+    if (ready["failure_latency"]["max_ms"] or 0) > 1500:
+        problems.append(f"/health/ready took up to {ready['failure_latency']['max_ms']} ms to say 503 (want <= ~1000)")
+    return {"met": not problems, "problems": problems}
+
+
+# --------------------------------------------------------------------------- 3: sandbox faults during a flood
+
+
+CARD_OK = "4000000000003055"       # success, no 3-D Secure
+CARD_3DS = "4242424242424242"      # success after 3-D Secure
+CARD_DECLINE = "4000056655665556"  # declined 5051
+
+
+class SandboxClient:
+    def __init__(self, base: str, rlog: Log):
+        self.base, self.rlog = base, rlog
+
+    def call(self, method: str, body: dict, tries: int = 8) -> dict:
+        """One API call; an injected HTTP 500 is retried with the same X-Request-ID (nothing was done)."""
+        request_id = str(uuid.uuid4())
+        for i in range(tries):
+            t = time.monotonic()
+            try:
+                r = session().post(self.base + method, json=body, auth=(PUBLIC_ID, API_SECRET), timeout=HTTP_TIMEOUT,
+                                   headers={"X-Request-ID": request_id})
+                self.rlog.add("sandbox_api", str(r.status_code), time.monotonic() - t)
+                if r.status_code == 200:
+                    return r.json()
+            except requests.RequestException as exc:
+                self.rlog.add("sandbox_api", classify(exc), time.monotonic() - t)
+            time.sleep(0.1 * (i + 1))
+        raise RuntimeError(f"sandbox {method} failed {tries} times")
+
+    def charge(self, widget: dict, card: str) -> dict:
+        env = self.call("/payments/cards/charge", {
+            "Amount": widget["amount"], "Currency": widget["currency"], "InvoiceId": widget["invoiceId"],
+            "AccountId": widget["accountId"], "Description": widget.get("description") or "Movix", "Email": widget.get("email"),
+            "IpAddress": "127.0.0.1", "Name": "CHAOS", "CardCryptogramPacket": cryptogram(card), "SaveCard": bool(widget.get("saveCard")),
+        })
+        model = env.get("Model") or {}
+        if not env.get("Success") and model.get("AcsUrl"):
+            r = session().post(urljoin(self.base + "/", model["AcsUrl"]), timeout=HTTP_TIMEOUT, headers={"Accept": "application/json"},
+                               data={"decision": "confirm", "PaReq": model.get("PaReq", ""), "MD": str(model["TransactionId"])})
+            r.raise_for_status()
+            env = self.call("/payments/cards/post3ds", {"TransactionId": model["TransactionId"], "PaRes": r.json()["PaRes"]})
+        return env
+
+
+def scenario_sandbox_faults(st: Stack, n: int = 200, lost: int = 30, workers: int = 8, settle_timeout: float = 45) -> dict:
+    faults = {"notificationDelayMs": 300, "duplicateNotifications": 1, "dropNotifications": 1, "apiErrorRate": 0.2, "apiLatencyMs": 50}
+    log(f"scenario 3: {n} checkouts and payments with sandbox faults {faults}; {lost} more with Pay notifications held back")
+    rlog = Log()
+    sbx = SandboxClient(st.sandbox_base, rlog)
+    st.set_faults(faults)
+    invoices = create_invoices(st, n)
+    flows: Counter = Counter()
+    outcomes: Counter = Counter()
+    count_lock = threading.Lock()
+
+    def count(counter: Counter, key: str):
+        with count_lock:
+            counter[key] += 1
+
+    def pay(i_inv):
+        i, inv = i_inv
+        kind = ["decline_then_ok", "double_charge", "3ds"][i % 10] if i % 10 < 3 else "ok"
+        count(flows, kind)
+        w = inv["widget"]
+        if kind == "decline_then_ok":
+            env = sbx.charge(w, CARD_DECLINE)
+            count(outcomes, "declined" if not env.get("Success") else "approved")
+            env = sbx.charge(w, CARD_OK)
+        elif kind == "double_charge":
+            env = sbx.charge(w, CARD_OK)
+            count(outcomes, "approved" if env.get("Success") else "declined")
+            env = sbx.charge(w, CARD_OK)  # the viewer pays twice (two tabs): the second is refunded or refused by Check
+        elif kind == "3ds":
+            env = sbx.charge(w, CARD_3DS)
+        else:
+            env = sbx.charge(w, CARD_OK)
+        count(outcomes, "approved" if env.get("Success") else f"declined {(env.get('Model') or {}).get('ReasonCode')}")
+
+    t0 = time.monotonic()
+    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(pay, enumerate(invoices)))
+    flood_s = time.monotonic() - t0
+    log(f"  flood done in {flood_s:.1f} s: {dict(outcomes)}")
+
+    # Lost notifications: the Pay of these payments is held back 4 attempts (~18 s), so
+    # reconciliation settles them first and the late Pay must change nothing.
+    st.set_faults({"dropNotifications": 4})
+    late = create_invoices(st, lost)
+    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda inv: sbx.charge(inv["widget"], CARD_OK), late))
+    t_late = time.monotonic()
+    st.set_faults({})
+
+    def unpaid(invs):
+        ids = "{" + ",".join(i["invoice_id"] for i in invs) + "}"
+        return int(st.sql("SELECT count(*) FROM invoices WHERE id = ANY(:'p1'::uuid[]) AND status <> 'paid'", ids)[0][0])
+
+    deadline = time.monotonic() + settle_timeout
+    while unpaid(invoices) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    settled_by_notifications_s = round(time.monotonic() - t0, 1)
+    left_after_notifications = unpaid(invoices)
+    late_unpaid_before_reconcile = unpaid(late)
+
+    # Reconciliation, first against a flaky acquirer API, then a healthy one.
+    reconciles = []
+    st.set_faults({"apiErrorRate": 0.5})
+    out = st.run_cli("reconcile", "--grace-seconds", "0", timeout=120)
+    reconciles.append({"api_error_rate": 0.5, "exit": out.returncode, "summary": (out.stdout + out.stderr).strip().splitlines()[-1:]})
+    st.set_faults({})
+    for _ in range(3):
+        out = st.run_cli("reconcile", "--grace-seconds", "0", timeout=120)
+        reconciles.append({"api_error_rate": 0, "exit": out.returncode, "summary": (out.stdout + out.stderr).strip().splitlines()[-1:]})
+        if out.returncode == 0 and not unpaid(invoices + late):
+            break
+    log(f"  reconcile: {reconciles}")
+    late_unpaid_after_reconcile = unpaid(late)
+
+    # Wait for the held-back Pay notifications of the late payments (they must change nothing).
+    ids = "{" + ",".join(i["invoice_id"] for i in late) + "}"
+    deadline = t_late + 40
+    late_pays = 0
+    while time.monotonic() < deadline:
+        late_pays = int(st.sql("SELECT count(DISTINCT invoice_id) FROM acquiring_log WHERE direction = 'notification' "
+                               "AND operation = 'pay' AND invoice_id = ANY(:'p1'::text[])", ids)[0][0])
+        if late_pays >= len(late):
+            break
+        time.sleep(0.5)
+    # Refunds of second charges may still be in flight after the last reconcile; one more settles them.
+    pending_refunds = int(st.sql("SELECT count(*) FROM refunds WHERE status IN ('created', 'pending')")[0][0])
+    if pending_refunds:
+        out = st.run_cli("reconcile", "--grace-seconds", "0", timeout=120)
+        reconciles.append({"api_error_rate": 0, "exit": out.returncode, "summary": (out.stdout + out.stderr).strip().splitlines()[-1:]})
+
+    all_ids = "{" + ",".join(i["invoice_id"] for i in invoices + late) + "}"
+    notif = st.sql("SELECT operation, count(*) FROM acquiring_log WHERE direction = 'notification' "
+                   "AND invoice_id = ANY(:'p1'::text[]) GROUP BY operation ORDER BY 1", all_ids)
+    result = {
+        "viewers": n + lost, "faults": faults, "flows": dict(flows), "charge_outcomes": dict(outcomes),
+        "flood_seconds": round(flood_s, 1), "sandbox_api": outcome_counts(rlog.select("sandbox_api")),
+        "paid_by_notifications_within_s": settled_by_notifications_s, "left_unpaid_after_notifications": left_after_notifications,
+        "held_back": {"invoices": lost, "unpaid_before_reconcile": late_unpaid_before_reconcile,
+                      "unpaid_after_reconcile": late_unpaid_after_reconcile, "late_pay_notifications_received": late_pays},
+        "reconcile_runs": reconciles,
+        "notifications_logged_total": {op: int(c) for op, c in notif},
+    }
+    result.update(books(st, invoices + late, double_charges_allowed=True))
+    return result
