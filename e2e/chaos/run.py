@@ -203,7 +203,7 @@ def render(r: dict) -> str:
             f"| recovery (no restart of serve) | /health/ready 200 {p['recovery_ready_s']} s after PostgreSQL was back, first Pay 200 after {p['recovery_pay_s']} s; serve restarted: {p['serve_restarted']} |",
             f"| after the restart | Pay {fmt(a['pay']['outcomes'])}; ready {fmt(a['ready']['outcomes'])} |",
             f"| redelivered | {p['redelivery']['redelivered']} in {p['redelivery']['rounds']} round(s): {fmt(p['redelivery_outcomes'])}; never answered: {p['redelivery']['still_undelivered']} |",
-            f"| fail fast (503 + Retry-After within ~1 s) | {'met' if ff['met'] else 'not met: ' + '; '.join(ff['problems'])} |",
+            f"| fail fast (503 + Retry-After within the lease timeout; ready 503 within a second) | {'met' if ff['met'] else 'not met: ' + '; '.join(ff['problems'])} |",
             f"| invoices | {fmt(p['statuses'])} |",
             f"| invariants | {p['invariant_violations']} violation(s); audit: {p['audit']} |",
             "",
