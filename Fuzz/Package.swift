@@ -10,8 +10,9 @@ let package = Package(
     targets: [
         .target(name: "BillingCore"),
         .target(name: "Acquiring", dependencies: ["BillingCore"]),
-        .executableTarget(name: "NotificationParserFuzzer", dependencies: ["Acquiring"], swiftSettings: fuzzerSettings),
-        .executableTarget(name: "FormDecoderFuzzer", dependencies: ["Acquiring"], swiftSettings: fuzzerSettings),
+        .target(name: "LibFuzzerDriver", swiftSettings: fuzzerSettings),
+        .executableTarget(name: "NotificationParserFuzzer", dependencies: ["Acquiring", "LibFuzzerDriver"]),
+        .executableTarget(name: "FormDecoderFuzzer", dependencies: ["Acquiring", "LibFuzzerDriver"]),
     ]
 )
 

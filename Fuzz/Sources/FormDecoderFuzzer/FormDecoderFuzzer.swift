@@ -1,4 +1,5 @@
 import Acquiring
+import LibFuzzerDriver
 
 /// libFuzzer's callback: the input as form text, its fields as dates, card expiries and amounts;
 /// a broken invariant traps, so libFuzzer keeps the input as a crasher.

@@ -1,4 +1,5 @@
 import Acquiring
+import LibFuzzerDriver
 
 /// libFuzzer's callback: the input as a notification body of every kind, form-encoded and as
 /// JSON; a broken invariant traps, so libFuzzer keeps the input as a crasher.
