@@ -15,7 +15,7 @@ public protocol Acquirer: Sendable {
     func parseNotification(_ notification: IncomingNotification) async throws(NotificationError) -> PaymentNotification
 
     /// The body the acquirer expects in answer to a notification.
-    func reply(to notification: PaymentNotification, decision: CheckDecision) -> NotificationReply
+    func reply(to kind: NotificationKind, decision: CheckDecision) -> NotificationReply
 
     /// A merchant- or cardholder-initiated charge of a saved card.
     func chargeSavedCard(_ request: SavedCardCharge) async throws -> ChargeOutcome

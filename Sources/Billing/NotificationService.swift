@@ -29,7 +29,7 @@ public struct NotificationService: Sendable {
                 acquirer: acquirerName, direction: .notification, operation: incoming.kind,
                 message: "malformed: \(reason)", payload: "[unparsed body, \(incoming.body.count) bytes]"
             ))
-            throw BillingError.malformedNotification(reason)
+            return try unusable(kind: incoming.kind, reason: reason, acquirer: acquirer)
         }
 
         var entry = AcquiringLogEntry(
@@ -46,7 +46,7 @@ public struct NotificationService: Sendable {
                 return outcome
             }
             RefundEngine(services: services).submitInBackground(refunds)
-            return acquirer.reply(to: notification, decision: decision)
+            return acquirer.reply(to: notification.kind, decision: decision)
         } catch let error as DatabaseUnavailable {
             // Nowhere to keep it: the process log has it, and the acquirer sends it again.
             services.logger.warning("notification not applied: the database is unavailable", metadata: [
@@ -57,8 +57,21 @@ public struct NotificationService: Sendable {
             // The notification is kept even when applying it failed; the acquirer will send it again.
             entry.message = "not applied: \(error)"
             await services.acquiringLog.record(entry)
+            if case BillingError.malformedNotification(let reason) = error {
+                return try unusable(kind: incoming.kind, reason: reason, acquirer: acquirer)
+            }
             throw error
         }
+    }
+
+    /// The answer to a signed notification we cannot use (its log row is written): the same body
+    /// would come back up to 100 times, so it is answered, not refused. A Check is declined (the
+    /// payment does not happen); any other kind is acknowledged: its log row and an error line keep
+    /// it, and reconciliation asks the acquirer about invoices still open, so money is not lost.
+    private func unusable(kind name: String, reason: String, acquirer: any Acquirer) throws -> NotificationReply {
+        guard let kind = NotificationKind(rawValue: name) else { throw BillingError.malformedNotification(reason) }
+        services.logger.error("signed notification cannot be used; answered per protocol", metadata: ["kind": "\(name)", "reason": "\(reason)"])
+        return acquirer.reply(to: kind, decision: kind == .check ? .notAccepted : .accept)
     }
 
     /// Applies a verified notification; returns the answer and the refunds it opened.

@@ -44,7 +44,7 @@ public struct CloudPaymentsAcquirer: Acquirer {
         return try CloudPaymentsNotificationParser().parse(kind: kind, body: notification.body, contentType: notification.contentType)
     }
 
-    public func reply(to notification: PaymentNotification, decision: CheckDecision) -> NotificationReply {
+    public func reply(to kind: NotificationKind, decision: CheckDecision) -> NotificationReply {
         NotificationReply(contentType: "application/json", body: "{\"code\":\(decision.rawValue)}")
     }
 
