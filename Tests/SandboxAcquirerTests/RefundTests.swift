@@ -70,14 +70,13 @@ struct RefundTests {
             let id = try await payment(sandbox)
             try await sandbox.setFaults(#"{"refundTimeoutMs":1500}"#)
 
-            let started = ContinuousClock.now
-            await #expect(throws: (any Error).self) {
+            // The client's own deadline ends the call, not an answer from the sandbox.
+            await #expect(throws: HTTPClientError.deadlineExceeded) {
                 _ = try await sandbox.api(
                     "/payments/refund", ["TransactionId": id, "Amount": "299.00"],
                     headers: [("X-Request-ID", "refund-timeout")], timeout: .milliseconds(300)
                 )
             }
-            #expect(ContinuousClock.now - started < .milliseconds(1400))
 
             // The money moved while the client saw nothing.
             let notified = try #require(try await sandbox.recorder.waitFor("refund").first)
