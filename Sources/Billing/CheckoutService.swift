@@ -26,7 +26,7 @@ public struct CheckoutService: Sendable {
         let now = services.clock.now()
         let actor = "user:\(userID.lowercased)"
         // One checkout per viewer at a time: the second waits here and then sees the first's invoice.
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("checkout/" + userID.lowercased), 0))", logger: connection.logger)
+        try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended(\("checkout/" + userID.lowercased), 0))", logger: connection.logger)
 
         guard let plan = try await services.plans.plan(idOrCode: planIDOrCode, on: connection), plan.active else {
             throw BillingError.planNotOnSale(planIDOrCode)

@@ -16,7 +16,7 @@ public struct AttemptRepository: Sendable {
     /// them meet on one row. One statement: the no-op update on conflict locks the existing row
     /// and returns it, and `xmax = 0` tells a row this statement inserted.
     public func lockOrInsert(_ fresh: PaymentAttempt, on connection: PostgresConnection) async throws -> (attempt: PaymentAttempt, inserted: Bool) {
-        let rows = try await connection.query("""
+        let row = try await connection.firstRow("""
             INSERT INTO payment_attempts AS a (id, acquirer, transaction_id, invoice_id, claimed_invoice_id, amount, currency, account_id, status,
                                                card_first_six, card_last_four, card_brand, created_at, updated_at)
             VALUES (\(fresh.id), \(fresh.acquirer), \(fresh.transactionID), \(fresh.invoiceID), \(fresh.claimedInvoiceID),
@@ -25,11 +25,8 @@ public struct AttemptRepository: Sendable {
             ON CONFLICT (acquirer, transaction_id) DO UPDATE SET updated_at = a.updated_at
             RETURNING \(unescaped: Self.columns), (xmax = 0) AS inserted
             """, logger: connection.logger)
-        for try await row in rows {
-            let cells = row.makeRandomAccess()
-            return (try Self.attempt(from: cells), try cells["inserted"].decode(Bool.self))
-        }
-        throw PostgresRowMissing(query: "lock payment attempt")
+        guard let cells = row?.makeRandomAccess() else { throw PostgresRowMissing(query: "lock payment attempt") }
+        return (try Self.attempt(from: cells), try cells["inserted"].decode(Bool.self))
     }
 
     public func find(id: UUID, on connection: PostgresConnection) async throws -> PaymentAttempt? {
@@ -113,7 +110,7 @@ public struct AttemptRepository: Sendable {
 
     /// Writes back what an attempt's transitions change.
     public func update(_ attempt: PaymentAttempt, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             UPDATE payment_attempts SET
                 status = \(attempt.status.rawValue),
                 amount = \(attempt.amount.amount),

@@ -7,7 +7,7 @@ public struct CustomerRepository: Sendable {
 
     /// Creates the customer on first contact; a newly given email replaces the old one.
     public func upsert(userID: UUID, email: String?, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO customers (user_id, email) VALUES (\(userID), \(email))
             ON CONFLICT (user_id) DO UPDATE
             SET email = COALESCE(EXCLUDED.email, customers.email), updated_at = now()

@@ -76,7 +76,7 @@ public struct Database: Sendable {
         let answered = try? await leased(within: timeout) { lease -> Bool in
             try await client.withConnection { connection in
                 try lease.begin()
-                try await connection.query("SELECT 1", logger: logger)
+                try await connection.run("SELECT 1", logger: logger)
                 return true
             }
         }

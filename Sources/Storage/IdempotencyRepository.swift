@@ -20,7 +20,7 @@ public struct IdempotencyRepository: Sendable {
 
     /// Serialises requests that carry the same key: the second waits for the first to commit.
     public func lockKey(userID: UUID, key: String, on connection: PostgresConnection) async throws {
-        try await connection.query(
+        try await connection.run(
             "SELECT pg_advisory_xact_lock(hashtextextended(\(userID.uuidString + "/" + key), 0))", logger: connection.logger
         )
     }
@@ -37,7 +37,7 @@ public struct IdempotencyRepository: Sendable {
     }
 
     public func save(userID: UUID, key: String, response: StoredResponse, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO idempotency_keys (user_id, key, request_hash, response_status, response_body)
             VALUES (\(userID), \(key), \(response.requestHash), \(response.status), \(response.body))
             """, logger: connection.logger)

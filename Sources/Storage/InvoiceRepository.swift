@@ -13,7 +13,7 @@ public struct InvoiceRepository: Sendable {
         """
 
     public func insert(_ invoice: Invoice, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO invoices (id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer, email, created_at, updated_at)
             VALUES (\(invoice.id), \(invoice.userID), \(invoice.subscriptionID), \(invoice.planID), \(invoice.kind.rawValue),
                     \(invoice.amount.amount), \(invoice.amount.currency.rawValue), \(invoice.status.rawValue), \(invoice.acquirer),
@@ -62,7 +62,7 @@ public struct InvoiceRepository: Sendable {
 
     /// Writes back everything a transition may change.
     public func update(_ invoice: Invoice, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             UPDATE invoices SET
                 status = \(invoice.status.rawValue),
                 acquirer_transaction_id = \(invoice.acquirerTransactionID),

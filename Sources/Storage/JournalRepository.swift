@@ -37,7 +37,7 @@ public struct JournalRepository: Sendable {
         // Data-modifying CTEs all run, in one statement, whatever the final SELECT reads.
         let ctes = inserts.enumerated().map { "write\($0.offset) AS (\($0.element))" }.joined(separator: ",\n")
         let sql = "WITH \(ctes)\nSELECT 1"
-        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger)
+        try await connection.run(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger)
     }
 }
 

@@ -57,8 +57,8 @@ public struct Migrator: Sendable {
     public func migrate(_ migrations: [Migration]? = nil) async throws -> [Int] {
         let migrations = try migrations ?? Self.bundledMigrations()
         return try await database.transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: database.logger)
-            try await connection.query("""
+            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.advisoryLockKey))", logger: database.logger)
+            try await connection.run("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version    integer PRIMARY KEY,
                     name       text NOT NULL,
@@ -72,9 +72,9 @@ public struct Migrator: Sendable {
             var appliedNow: [Int] = []
             for migration in migrations where !applied.contains(migration.version) {
                 for statement in SQLScript.statements(in: migration.sql) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: database.logger)
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: database.logger)
                 }
-                try await connection.query(
+                try await connection.run(
                     "INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))",
                     logger: database.logger
                 )

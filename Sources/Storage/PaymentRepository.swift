@@ -119,9 +119,9 @@ public struct PaymentRepository: Sendable {
             RETURNING payment_method_id
             """
         let sql = (ctes.isEmpty ? "" : "WITH " + ctes.joined(separator: ",\n") + "\n") + update
-        for try await methodID in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger).decode(UUID?.self) {
-            return methodID
+        guard let row = try await connection.firstRow(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger) else {
+            throw PostgresRowMissing(query: "record payment")
         }
-        throw PostgresRowMissing(query: "record payment")
+        return try row.decode(UUID?.self)
     }
 }

@@ -12,7 +12,7 @@ public struct RefundRepository: Sendable {
         """
 
     public func insert(_ refund: Refund, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO refunds (id, attempt_id, invoice_id, acquirer, amount, currency, status, reason, comment, acquirer_refund_id, actor, created_at, updated_at, settled_at)
             VALUES (\(refund.id), \(refund.attemptID), \(refund.invoiceID), \(refund.acquirer), \(refund.amount.amount),
                     \(refund.amount.currency.rawValue), \(refund.status.rawValue), \(refund.reason.rawValue), \(refund.comment),
@@ -72,7 +72,7 @@ public struct RefundRepository: Sendable {
 
     /// Writes back what a refund's transitions change.
     public func update(_ refund: Refund, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             UPDATE refunds SET
                 status = \(refund.status.rawValue),
                 acquirer_refund_id = \(refund.acquirerRefundID),

@@ -9,7 +9,7 @@ public struct SubscriptionRepository: Sendable {
     private static let columns = "id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end"
 
     public func insert(_ subscription: Subscription, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             INSERT INTO subscriptions (id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end)
             VALUES (\(subscription.id), \(subscription.userID), \(subscription.planID), \(subscription.status.rawValue),
                     \(subscription.currentPeriod?.start), \(subscription.currentPeriod?.end), \(subscription.autoRenew), \(subscription.cancelAtPeriodEnd))
@@ -51,7 +51,7 @@ public struct SubscriptionRepository: Sendable {
     }
 
     public func update(_ subscription: Subscription, on connection: PostgresConnection) async throws {
-        try await connection.query("""
+        try await connection.run("""
             UPDATE subscriptions SET
                 plan_id = \(subscription.planID),
                 status = \(subscription.status.rawValue),

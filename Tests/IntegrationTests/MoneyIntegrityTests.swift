@@ -149,7 +149,7 @@ struct MoneyIntegrityTests {
         }
     }
 
-    @Test("signed notifications with NUL characters or JSON booleans are logged as malformed and answered per the protocol (Check declined, Pay acknowledged), never a 500; the server stays up")
+    @Test("signed notifications with NUL characters, JSON booleans or ids too long for an index are logged as malformed and answered per the protocol (Check declined, Pay acknowledged), never a 500; the server stays up")
     func oddValues() async throws {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
@@ -165,6 +165,14 @@ struct MoneyIntegrityTests {
                     #expect(checkStatus == .ok && checkBody == #"{"code":13}"#, "NUL in \(field)")
                 }
                 #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE message LIKE 'malformed%'") == 10)
+                // Ids and tokens too long for any index: refused by the parser, not by PostgreSQL as a 500.
+                for field in ["TransactionId", "InvoiceId", "AccountId", "Token"] {
+                    let fields = Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "995003")
+                        .map { $0.0 == field ? ($0.0, String(repeating: "7", count: 3000)) : $0 }
+                    let (status, body) = try await Notifications.send("pay", fields, client: client)
+                    #expect(status == .ok && body == #"{"code":0}"#, "long \(field)")
+                }
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE message LIKE 'malformed%'") == 14)
 
                 let body = #"{"TransactionId":"995002","Amount":true,"Currency":"RUB","InvoiceId":"\#(invoiceID)","AccountId":"\#(viewer.account)"}"#
                 let response = try await client.execute(

@@ -1,3 +1,4 @@
+import BillingCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -183,3 +184,23 @@ private let quietPoolLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
+
+/// Statements whose rows nobody reads must still report their errors.
+@Suite("Reliability: errors at the end of a statement")
+struct StatementErrorTests {
+    @Test("a journal whose last write fails makes its transaction fail, instead of a COMMIT that silently rolls back")
+    func journalWriteError() async throws {
+        try await withTestDatabase { database in
+            // An acquiring_log row whose invoice id does not fit its btree index (2704 bytes):
+            // PostgreSQL reports that when the data-modifying CTE runs, after the statement's row.
+            let unindexable = String((0..<3000).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".randomElement()! })
+            await #expect(throws: (any Error).self) {
+                try await database.journaledTransaction { connection, journal in
+                    journal.log(AcquiringLogEntry(acquirer: "cloudpayments", direction: .notification, operation: "pay", invoiceID: unindexable, payload: "-"))
+                }
+            }
+            let logged = try await database.count("SELECT count(*)::int FROM acquiring_log")
+            #expect(logged == 0)
+        }
+    }
+}

@@ -11,6 +11,11 @@ struct CloudPaymentsNotificationParser: Sendable {
         }
         let lookup = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         func field(_ name: String) -> String? { lookup[name].flatMap { $0.isEmpty ? nil : $0 } }
+        // Ids and tokens go into unique indexes (a btree row holds at most 2704 bytes), and no
+        // acquirer sends long ones: a longer value is refused here, not by PostgreSQL as a 500.
+        for (name, limit) in Self.lengthLimits {
+            if let value = field(name), value.utf8.count > limit { throw .malformed("\(name) is longer than \(limit) bytes") }
+        }
 
         guard let transactionID = field("TransactionId") ?? field("Id") else {
             throw .malformed("TransactionId is missing")
@@ -45,6 +50,11 @@ struct CloudPaymentsNotificationParser: Sendable {
             loggablePayload: FormEncoding.encode(redacted(fields))
         )
     }
+
+    /// The longest value each identifying field may have.
+    static let lengthLimits = [
+        ("TransactionId", 64), ("Id", 64), ("PaymentTransactionId", 64), ("InvoiceId", 256), ("AccountId", 256), ("Token", 512),
+    ]
 
     private static func fields(body: [UInt8], contentType: String?) throws(NotificationError) -> [(String, String)] {
         let text = String(decoding: body, as: UTF8.self)
