@@ -39,13 +39,19 @@ public struct Database: Sendable {
     /// so callers can catch their domain errors.
     public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await leased(within: leaseTimeout) { lease in
-            do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    try lease.begin()
-                    return try await body(connection)
+            try await client.withConnection { connection in
+                try lease.begin(on: connection)
+                try await connection.run("BEGIN", logger: logger)
+                let result: Result
+                do {
+                    result = try await body(connection)
+                } catch {
+                    // A connection that cannot roll back must not go back to the pool mid-transaction.
+                    do { try await connection.run("ROLLBACK", logger: logger) } catch { try? await connection.close() }
+                    throw error
                 }
-            } catch let error as PostgresTransactionError {
-                throw error.closureError ?? error.beginError ?? error.commitError ?? error
+                try await connection.run("COMMIT", logger: logger)
+                return result
             }
         }
     }
@@ -65,7 +71,7 @@ public struct Database: Sendable {
     public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         try await leased(within: leaseTimeout) { lease in
             try await client.withConnection { connection in
-                try lease.begin()
+                try lease.begin(on: connection)
                 return try await body(connection)
             }
         }
@@ -75,7 +81,7 @@ public struct Database: Sendable {
     public func ping(within timeout: Duration) async -> Bool {
         let answered = try? await leased(within: timeout) { lease -> Bool in
             try await client.withConnection { connection in
-                try lease.begin()
+                try lease.begin(on: connection)
                 try await connection.run("SELECT 1", logger: logger)
                 return true
             }
@@ -122,10 +128,12 @@ private final class Lease: Sendable {
     private enum State { case waiting, begun, expired }
     private let state = Mutex(State.waiting)
 
-    /// Called with a connection in hand; throws when the caller was already told the database is away.
-    func begin() throws {
+    /// Called with a connection in hand; throws when the caller was already told the database is
+    /// away, or when the pool handed out a connection that has closed (see `checkOpen`).
+    func begin(on connection: PostgresConnection) throws {
+        try connection.checkOpen()
         let begun = state.withLock { state in
-            guard state == .waiting else { return false }
+            guard case .waiting = state else { return false }
             state = .begun
             return true
         }
@@ -135,7 +143,7 @@ private final class Lease: Sendable {
     /// Whether the wait expired now, before any work began.
     func expire() -> Bool {
         state.withLock { state in
-            guard state == .waiting else { return false }
+            guard case .waiting = state else { return false }
             state = .expired
             return true
         }

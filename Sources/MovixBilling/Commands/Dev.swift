@@ -59,7 +59,7 @@ struct Dev: AsyncParsableCommand {
         let server: ServerConfiguration
         let sandbox: SandboxConfiguration
         let databaseConfiguration: PostgresClient.Configuration
-        let serving: (configuration: PostgresClient.Configuration, leaseTimeout: Duration)
+        let serving: ServingDatabase
         do {
             server = try settings.serverConfiguration(demoUserID: Self.demoUserID)
             sandbox = try settings.sandboxConfiguration()
@@ -70,8 +70,7 @@ struct Dev: AsyncParsableCommand {
         _ = try await Database.withConnected(databaseConfiguration, logger: logger) { try await Migrator(database: $0).migrate() }
 
         let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
-        let client = PostgresClient(configuration: serving.configuration, backgroundLogger: logger)
-        let database = Database(client: client, logger: logger, leaseTimeout: serving.leaseTimeout)
+        let (client, database) = serving.connect(logger: logger)
         let reconciliation = PeriodicReconciliation(
             reconciliation: Reconciliation(services: makeBillingServices(cloudPayments: server.cloudPayments, database: database, httpClient: .shared, logger: logger), grace: 60),
             interval: .seconds(60), logger: logger

@@ -15,7 +15,7 @@ struct Serve: AsyncParsableCommand {
         let (logger, registry) = Runtime.bootstrap(settings: settings)
         let server: ServerConfiguration
         let databaseConfiguration: PostgresClient.Configuration
-        let serving: (configuration: PostgresClient.Configuration, leaseTimeout: Duration)
+        let serving: ServingDatabase
         do {
             server = try settings.serverConfiguration()
             databaseConfiguration = try settings.databaseConfiguration()
@@ -29,9 +29,9 @@ struct Serve: AsyncParsableCommand {
             ))
         }
 
-        let client = PostgresClient(configuration: serving.configuration, backgroundLogger: logger)
+        let (client, database) = serving.connect(logger: logger)
         let app = try await buildApplication(
-            configuration: server, database: Database(client: client, logger: logger, leaseTimeout: serving.leaseTimeout),
+            configuration: server, database: database,
             httpClient: .shared, metricsRegistry: registry, logger: logger
         )
         let services = ServiceGroup(configuration: .init(

@@ -1,5 +1,6 @@
 import Acquiring
 import Foundation
+import Logging
 import PostgresNIO
 import SandboxAcquirer
 import Server
@@ -23,10 +24,13 @@ extension Settings {
     /// The database behind the HTTP API: a statement that runs past `MOVIX_DATABASE_STATEMENT_TIMEOUT`
     /// is cancelled by PostgreSQL, and a request waits at most `MOVIX_DATABASE_LEASE_TIMEOUT` for a
     /// connection, so no request is applied long after its client was told it failed.
-    func servingDatabase() throws -> (configuration: PostgresClient.Configuration, leaseTimeout: Duration) {
+    func servingDatabase() throws -> ServingDatabase {
         let leaseTimeout = try duration("MOVIX_DATABASE_LEASE_TIMEOUT", default: .seconds(2))
         let statementTimeout = try duration("MOVIX_DATABASE_STATEMENT_TIMEOUT", default: .seconds(5))
-        return (try databaseConfiguration(statementTimeout: statementTimeout, connectTimeout: leaseTimeout), leaseTimeout)
+        return ServingDatabase(
+            configuration: try databaseConfiguration(statementTimeout: statementTimeout, connectTimeout: leaseTimeout),
+            leaseTimeout: leaseTimeout
+        )
     }
 
     private func databaseConfiguration(statementTimeout: Duration?, connectTimeout: Duration = .seconds(10)) throws -> PostgresClient.Configuration {
@@ -98,5 +102,17 @@ extension Settings {
             apiSecret: try string("MOVIX_CLOUDPAYMENTS_API_SECRET", default: DevelopmentDefaults.apiSecret),
             notificationBaseURL: try url("MOVIX_SANDBOX_NOTIFY_URL", default: "http://127.0.0.1:\(serverPort)/webhooks/cloudpayments")
         )
+    }
+}
+
+/// The API's database pool and how long its callers wait (see `Database`).
+struct ServingDatabase {
+    var configuration: PostgresClient.Configuration
+    var leaseTimeout: Duration
+
+    /// The pool's client and the `Database` over it.
+    func connect(logger: Logger) -> (PostgresClient, Database) {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        return (client, Database(client: client, logger: logger, leaseTimeout: leaseTimeout))
     }
 }
