@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import JWTKit
+import NIOCore
 import Prometheus
 import Server
 import Testing
@@ -62,6 +63,11 @@ extension AuthenticationTests {
         issuedLater["iat"] = now + 600
         var issuedNow = good
         issuedNow["iat"] = now + 30
+        var subjectWithNUL = good
+        subjectWithNUL["sub"] = UUID().uuidString.lowercased() + "\u{0}extra"
+        var oddEmail = good
+        oddEmail["email"] = "a\u{0}@b.c"
+        let oddEmailToken = try token(claims: oddEmail)
         var nilSubject = good
         nilSubject["sub"] = "00000000-0000-0000-0000-000000000000"
         var noAudience = good
@@ -74,6 +80,7 @@ extension AuthenticationTests {
             (try token(claims: issuedLater), .unauthorized),
             (try token(claims: issuedNow), .ok),
             (try token(claims: nilSubject), .unauthorized),
+            (try token(claims: subjectWithNUL), .unauthorized),
             (try token(claims: noAudience), .unauthorized),
         ]
         try await withTestDatabase { database in
@@ -82,6 +89,13 @@ extension AuthenticationTests {
                     let response = try await client.execute(uri: "/v1/subscription", method: .get, headers: [.authorization: "Bearer \(token)"])
                     #expect(response.status == status, "case \(index)")
                 }
+                // A token's email that is not an address is no default for receipts, and no 500.
+                let checkout = try await client.execute(
+                    uri: "/v1/checkout", method: .post,
+                    headers: [.authorization: "Bearer \(oddEmailToken)", .contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"plan_id":"premium_1m"}"#)
+                )
+                #expect(checkout.status == .created)
             }
         }
     }

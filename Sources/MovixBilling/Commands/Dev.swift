@@ -65,7 +65,11 @@ struct Dev: AsyncParsableCommand {
             sandbox = try settings.sandboxConfiguration()
             databaseConfiguration = try settings.databaseConfiguration()
             serving = try settings.servingDatabase()
-        } catch { exitWithConfigurationError(error) }
+        } catch {
+            // exit() skips the defer above: the cluster this run started must not outlive it.
+            try? cluster?.stop()
+            exitWithConfigurationError(error)
+        }
 
         _ = try await Database.withConnected(databaseConfiguration, logger: logger) { try await Migrator(database: $0).migrate() }
 

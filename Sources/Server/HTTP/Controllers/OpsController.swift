@@ -29,7 +29,7 @@ struct OpsController {
         // Within a second, whatever the database does: an orchestrator's probe must not hang, and
         // a database that cannot hand out a connection in half a second is not ready to serve.
         guard await database.ping(within: .milliseconds(500)) else {
-            throw Problem(.serviceUnavailable, type: "not-ready", title: "Not ready", detail: "The database does not answer.")
+            throw Problem(.serviceUnavailable, type: "not-ready", title: "Not ready", detail: "The database does not answer.", headers: [.retryAfter: "5"])
         }
         return Health(status: "ok")
     }

@@ -71,10 +71,14 @@ struct UserAuthenticationMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: BillingRequestContext, next: (Request, BillingRequestContext) async throws -> Response) async throws -> Response {
         guard let token = request.headers.bearerToken, expected.acceptHeader(of: token),
               let claims = try? await keys.verify(token, as: MovixClaims.self), expected.accept(claims),
+              // Exactly 36 characters: Foundation reads a UUID up to a NUL and ignores what follows.
+              claims.sub.value.utf8.count == 36,
               let userID = UUID(uuidString: claims.sub.value), userID != UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
         else { throw Problem.unauthorized }
         var context = context
-        context.user = AuthenticatedUser(id: userID, email: claims.email)
+        // The token's email is only a default for receipts: one that is not an address is dropped,
+        // as the same value in a request body would be refused.
+        context.user = AuthenticatedUser(id: userID, email: claims.email.flatMap { EmailAddress.isPlausible($0) ? $0 : nil })
         return try await next(request, context)
     }
 }

@@ -14,7 +14,8 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as HTTPError where error.status == .notFound {
+        } catch let error as HTTPError where error.status == .notFound && request.method != .head {
+            // HEAD stays a 404: answering it 405 with `Allow: GET` would be wrong where GET works.
             let path = request.uri.path.split(separator: "/")
             let allowed = Set(routes.filter { Self.matches($0.path, path) }.map(\.method.rawValue)).sorted()
             guard !allowed.isEmpty else { throw error }

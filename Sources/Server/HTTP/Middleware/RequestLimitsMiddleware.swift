@@ -13,7 +13,9 @@ struct RequestLimitsMiddleware<Context: RequestContext>: RouterMiddleware {
     let limits: HTTPLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > context.maxUploadSize {
+        // All digits but more than an Int holds is larger than any limit, not unknown.
+        if let length = request.headers[.contentLength], !length.isEmpty, length.allSatisfy(\.isASCII), length.allSatisfy(\.isNumber),
+           Int(length).map({ $0 > context.maxUploadSize }) ?? true {
             throw Self.tooLarge(context)
         }
         let phase = RequestPhase()
