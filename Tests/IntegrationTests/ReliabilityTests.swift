@@ -57,6 +57,11 @@ struct ReliabilityTests {
                 }
                 #expect(try await database.count("SELECT count(*)::int FROM invoices") == 0)
 
+                // A value quoted back in a problem is cut short.
+                let longPlan = try await client.execute(uri: "/v1/checkout", method: .post, headers: viewer.headers, body: ByteBuffer(string: #"{"plan_id":"\#(String(repeating: "p", count: 60_000))"}"#))
+                #expect(longPlan.status == .unprocessableContent)
+                #expect(longPlan.body.readableBytes < 1_000)
+
                 var headers = viewer.headers
                 headers[.contentType] = "Application/JSON; charset=utf-8"
                 let accepted = try await client.execute(uri: "/v1/checkout", method: .post, headers: headers, body: ByteBuffer(string: #"{"plan_id":"premium_1m"}"#))
@@ -65,7 +70,7 @@ struct ReliabilityTests {
         }
     }
 
-    @Test("a number too large for its field is a 422 that says so, not \"not valid JSON\"; broken JSON stays a 400")
+    @Test("a number that does not fit its field is a 422 that says so, not \"not valid JSON\"; broken JSON stays a 400; a reason is bounded in bytes too")
     func outOfRangeNumbers() async throws {
         try await withTestDatabase { database in
             try await TestServer.run(database: database) { client in
@@ -74,7 +79,13 @@ struct ReliabilityTests {
                 let uri = "/internal/v1/invoices/\(invoiceID)/refunds"
                 let huge = try await client.execute(uri: uri, method: .post, headers: service, body: ByteBuffer(string: #"{"reason":"x","amount":55027967405831166153176645632}"#))
                 #expect(huge.status == .unprocessableContent)
-                #expect(String(buffer: huge.body).contains("out of range"))
+                #expect(String(buffer: huge.body).contains("does not fit its field"))
+                let fraction = try await client.execute(uri: uri, method: .post, headers: service, body: ByteBuffer(string: #"{"reason":"x","amount":1.5}"#))
+                #expect(fraction.status == .unprocessableContent)
+                let accents = "a" + String(repeating: "\u{301}", count: 20_000)
+                let longReason = try await client.execute(uri: uri, method: .post, headers: service, body: ByteBuffer(string: #"{"reason":"\#(accents)"}"#))
+                #expect(longReason.status == .unprocessableContent)
+                #expect(String(buffer: longReason.body).contains("reason must be"))
                 let broken = try await client.execute(uri: uri, method: .post, headers: service, body: ByteBuffer(string: #"{"reason":"x","amount":"#))
                 #expect(broken.status == .badRequest)
             }

@@ -6,7 +6,7 @@ extension Problem {
     init(_ error: BillingError) {
         switch error {
         case .planNotOnSale(let plan):
-            self = .invalid("plan_id \"\(plan)\" is not a plan on sale; see GET /v1/plans")
+            self = .invalid("plan_id \(Problem.quoted(plan)) is not a plan on sale; see GET /v1/plans")
         case .alreadySubscribed(let status, let until):
             let end = until.map { " until \($0.formatted(.iso8601))" } ?? ""
             self.init(.conflict, type: "already-subscribed", title: "Already subscribed", detail: "You already have \(status == .active ? "an" : "a") \(status.rawValue) subscription\(end).")

@@ -52,6 +52,11 @@ extension Problem {
         Problem(.unprocessableContent, type: "invalid-request", title: "The request is not valid", detail: detail)
     }
 
+    /// A client's value quoted in a detail, cut short: a problem must not echo 60 KB back.
+    static func quoted(_ value: String) -> String {
+        value.count <= 64 ? "\"\(value)\"" : "\"\(value.prefix(64))…\" (\(value.utf8.count) bytes)"
+    }
+
     static func notFound(_ detail: String) -> Problem {
         Problem(.notFound, type: "not-found", title: "Not found", detail: detail)
     }

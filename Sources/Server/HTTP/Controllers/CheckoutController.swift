@@ -28,7 +28,7 @@ struct CheckoutController {
         let body = try await jsonBody(of: request, context: context)
         let input = try decodeBody(CheckoutRequestBody.self, from: body)
         if let email = input.email, !EmailAddress.isPlausible(email) {
-            throw Problem.invalid("email \"\(email)\" is not an email address.")
+            throw Problem.invalid("email \(Problem.quoted(email)) is not an email address.")
         }
         let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
         let requestHash = SHA256.hash(data: Data(buffer: body)).map { String(format: "%02x", $0) }.joined()

@@ -31,7 +31,8 @@ struct OperatorController {
         guard let invoiceID = UUID(uuidString: rawID) else { throw Problem.notFound("No invoice \(rawID).") }
         let input = try await decodeBody(RefundRequest.self, from: request, context: context)
         let reason = input.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...500).contains(reason.count) else { throw Problem.invalid("reason must be 1 to 500 characters.") }
+        // Characters and bytes both: a letter with 20,000 combining accents is one character.
+        guard (1...500).contains(reason.count), reason.utf8.count <= 2000 else { throw Problem.invalid("reason must be 1 to 500 characters (2000 bytes).") }
         if let amount = input.amount, amount <= 0 { throw Problem.invalid("amount must be a positive number of minor units.") }
         let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
         let refund = try await RefundEngine(services: services).refundInvoice(invoiceID, amount: input.amount, comment: reason, actor: "operator", idempotencyKey: key)

@@ -66,7 +66,7 @@ private func problem(for error: DecodingError, in buffer: ByteBuffer) -> Problem
         guard (try? JSONSerialization.jsonObject(with: Data(buffer: buffer))) != nil else {
             return .badRequest("The request body is not valid JSON.")
         }
-        return .invalid("A number in the request body is out of range for its field.")
+        return .invalid("A number in the request body does not fit its field (amounts are whole minor units, at most 9223372036854775807).")
     case .dataCorrupted(let context):
         return .invalid("\(field(context.codingPath)) is not valid: \(context.debugDescription)")
     @unknown default:
