@@ -199,16 +199,22 @@ def books(st: Stack, invoices: list[dict], *, double_charges_allowed: bool = Fal
     }
 
 
+def pay_queue(st: Stack, n: int, dup_rate: float) -> tuple[list, list[bytes]]:
+    """n new invoices and one signed Pay for each, plus dup_rate exact duplicates, shuffled."""
+    invoices = create_invoices(st, n)
+    bodies = [pay_notification(inv, next_transaction_id()) for inv in invoices]
+    queue = bodies + random.sample(bodies, k=round(n * dup_rate))
+    random.shuffle(queue)
+    return invoices, queue
+
+
 # --------------------------------------------------------------------------- 1: kill -9 under load
 
 
 def scenario_kill9(st: Stack, n: int = 800, dup_rate: float = 0.1, senders: int = 16, kills: int = 3,
                    restart_delay: float = 0.5) -> dict:
     log(f"scenario 1: kill -9 of serve x{kills} under {n} Pay notifications (+{dup_rate:.0%} duplicates), {senders} senders")
-    invoices = create_invoices(st, n)
-    bodies = [pay_notification(inv, next_transaction_id()) for inv in invoices]
-    queue = bodies + random.sample(bodies, k=round(n * dup_rate))
-    random.shuffle(queue)
+    invoices, queue = pay_queue(st, n, dup_rate)
     total = len(queue)
     rlog = Log()
     failed: list[bytes] = []
@@ -276,10 +282,7 @@ def scenario_postgres_outage(st: Stack, n: int = 400, dup_rate: float = 0.1, sen
                              before: float = 2.5, outage: float = 6.0, stop_mode: str = "fast",
                              strict_fail_fast: bool = False) -> dict:
     log(f"scenario 2: PostgreSQL stopped ({stop_mode}) for {outage:.0f} s under {n} Pay notifications at ~{rate:.0f}/s")
-    invoices = create_invoices(st, n)
-    bodies = [pay_notification(inv, next_transaction_id()) for inv in invoices]
-    queue = bodies + random.sample(bodies, k=round(n * dup_rate))
-    random.shuffle(queue)
+    invoices, queue = pay_queue(st, n, dup_rate)
     total = len(queue)
     rlog = Log()
     failed: list[bytes] = []
