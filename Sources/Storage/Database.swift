@@ -38,21 +38,18 @@ public struct Database: Sendable {
     /// Runs `body` in one transaction and rethrows the body's own error, not PostgresNIO's wrapper,
     /// so callers can catch their domain errors.
     public func transaction<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await leased(within: leaseTimeout) { lease in
-            try await client.withConnection { connection in
-                try lease.begin(on: connection)
-                try await connection.run("BEGIN", logger: logger)
-                let result: Result
-                do {
-                    result = try await body(connection)
-                } catch {
-                    // A connection that cannot roll back must not go back to the pool mid-transaction.
-                    do { try await connection.run("ROLLBACK", logger: logger) } catch { try? await connection.close() }
-                    throw error
-                }
-                try await connection.run("COMMIT", logger: logger)
-                return result
+        try await leased(within: leaseTimeout) { connection in
+            try await connection.run("BEGIN", logger: logger)
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                // A connection that cannot roll back must not go back to the pool mid-transaction.
+                do { try await connection.run("ROLLBACK", logger: logger) } catch { try? await connection.close() }
+                throw error
             }
+            try await connection.run("COMMIT", logger: logger)
+            return result
         }
     }
 
@@ -69,55 +66,52 @@ public struct Database: Sendable {
 
     /// Runs reads on one pooled connection, outside a transaction.
     public func read<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
-        try await leased(within: leaseTimeout) { lease in
-            try await client.withConnection { connection in
-                try lease.begin(on: connection)
-                return try await body(connection)
-            }
-        }
+        try await leased(within: leaseTimeout, body)
     }
 
     /// Whether the database answers within `timeout`: the readiness probe.
     public func ping(within timeout: Duration) async -> Bool {
-        let answered = try? await leased(within: timeout) { lease -> Bool in
-            try await client.withConnection { connection in
-                try lease.begin(on: connection)
-                try await connection.run("SELECT 1", logger: logger)
-                return true
-            }
-        }
-        return answered == true
+        (try? await leased(within: timeout) { connection in try await connection.run("SELECT 1", logger: logger) }) != nil
     }
 
-    /// Runs `work`, which leases a connection and calls `lease.begin()` once it has one, unless
-    /// no connection came within `timeout`: then the wait is cancelled and `DatabaseUnavailable`
-    /// thrown. Work that has begun is never cut short (PostgreSQL's statement_timeout bounds it),
-    /// so a caller told "unavailable" knows that nothing of its work ran. Connection failures
-    /// surface as `DatabaseUnavailable` too, other errors as they are.
-    private func leased<Result: Sendable>(within timeout: Duration, _ work: (Lease) async throws -> Result) async throws -> Result {
+    /// Runs `body` on a pooled connection, unless none came within `timeout`: then the wait is
+    /// cancelled and `DatabaseUnavailable` thrown. A body that has begun is never cut short
+    /// (PostgreSQL's statement_timeout bounds it), so a caller told "unavailable" knows that
+    /// nothing of its work ran. Connection failures surface as `DatabaseUnavailable` too, other
+    /// errors as they are.
+    private func leased<Result: Sendable>(within timeout: Duration, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         let lease = Lease()
         do {
-            // The work runs in a child task so that the timer can cancel its wait for a connection;
-            // this function awaits that task before it returns, so `work` never outlives the call.
-            return try await withoutActuallyEscaping(work) { work in
-                let work = UncheckedSendableWork(run: work)
+            // The body runs in a child task so that the timer can cancel its wait for a connection;
+            // this function awaits that task before it returns, so `body` never outlives the call.
+            return try await withoutActuallyEscaping(body) { body in
+                let body = UncheckedSendableBody(run: body)
                 return try await withThrowingTaskGroup(of: Result?.self) { group in
-                    group.addTask { try await work.run(lease) }
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            try lease.begin(on: connection)
+                            return try await body.run(connection)
+                        }
+                    }
                     group.addTask {
                         try await Task.sleep(for: timeout)
                         if lease.expire() { throw DatabaseUnavailable("no database connection within \(timeout)") }
                         return nil
                     }
+                    // The timer either throws or yields nil once the body has begun; the body's result follows.
                     while let result = try await group.next() {
                         if let result {
                             group.cancelAll()
                             return result
                         }
                     }
-                    throw DatabaseUnavailable("the database work ended without a result")
+                    preconditionFailure("the body's task always yields a result or throws")
                 }
             }
         } catch {
+            // A caller cancelled while waiting (a request timeout): the pool says so in its own
+            // error type; the caller should see a cancellation, as nothing of the body ran.
+            if Task.isCancelled && !lease.hasBegun { throw CancellationError() }
             throw DatabaseUnavailable.classify(error) ?? error
         }
     }
@@ -140,6 +134,14 @@ private final class Lease: Sendable {
         guard begun else { throw DatabaseUnavailable("the connection came after the lease timeout") }
     }
 
+    /// Whether a body has begun on a connection.
+    var hasBegun: Bool {
+        state.withLock { state in
+            guard case .begun = state else { return false }
+            return true
+        }
+    }
+
     /// Whether the wait expired now, before any work began.
     func expire() -> Bool {
         state.withLock { state in
@@ -150,10 +152,10 @@ private final class Lease: Sendable {
     }
 }
 
-/// `work` of `leased(within:_:)`, carried into its child task. Sound because the parent awaits
-/// that task before returning and never calls `work` itself.
-private struct UncheckedSendableWork<Result>: @unchecked Sendable {
-    let run: (Lease) async throws -> Result
+/// The body of `leased(within:_:)`, carried into its child task. Sound because the parent awaits
+/// that task before returning and never calls the body itself.
+private struct UncheckedSendableBody<Result>: @unchecked Sendable {
+    let run: (PostgresConnection) async throws -> Result
 }
 
 /// A statement that must return a row returned none.

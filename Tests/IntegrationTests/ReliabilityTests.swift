@@ -43,6 +43,28 @@ struct ReliabilityTests {
         }
     }
 
+    @Test("a request past the request timeout is stopped while it waits and answered 503; nothing of it is applied")
+    func requestTimeout() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database, limits: HTTPLimits(readTimeout: .milliseconds(500), requestTimeout: .seconds(1))) { client in
+                let viewer = try await Viewer.make()
+                // Every connection of the pool (8) busy for 3 s: the checkout waits for one, and the
+                // request timeout (1 s) comes before the lease timeout (2 s).
+                try await withThrowingTaskGroup(of: Void.self) { busy in
+                    for _ in 0..<8 {
+                        busy.addTask { try await database.read { try await $0.run("SELECT pg_sleep(3)", logger: testLogger) } }
+                    }
+                    try await Task.sleep(for: .milliseconds(300))
+                    let response = try await client.checkout(viewer)
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(String(buffer: response.body).contains("/problems/timeout"))
+                    try await busy.waitForAll()
+                }
+                #expect(try await database.count("SELECT count(*)::int FROM invoices") == 0)
+            }
+        }
+    }
+
     @Test("JSON endpoints take application/json only: another content type is 415 and changes nothing")
     func jsonContentType() async throws {
         try await withTestDatabase { database in

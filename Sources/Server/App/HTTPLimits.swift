@@ -5,8 +5,10 @@ public struct HTTPLimits: Sendable {
     public var idleTimeout: Duration
     /// The whole request body must arrive within this, counted from when its reading starts (408 otherwise).
     public var readTimeout: Duration
-    /// A request still running after this is cancelled and answered 503. Longer than an acquirer
-    /// call (30 s) plus a statement (5 s): it is the backstop for what has no timeout of its own.
+    /// A request with a body (the ones that may call the acquirer) still running after this is
+    /// cancelled and answered 503. Longer than an acquirer call (30 s) plus a statement (5 s): it
+    /// is the backstop for what has no timeout of its own. Requests without a body only read the
+    /// database, which the lease and statement timeouts bound.
     public var requestTimeout: Duration
     /// Connections beyond this wait in the listen backlog until one closes.
     public var maxConnections: Int

@@ -7,8 +7,8 @@ import Synchronization
 /// - a body larger than the context allows: 413, declared or chunked, before it is all read;
 /// - a body whose chunked framing is broken: 400;
 /// - a body that has not arrived within `readTimeout`: 408;
-/// - a request still running after `requestTimeout`: it is cancelled, and awaited, so that the
-///   answer says what really happened: its own response if it finished after all, 503 if not.
+/// - a request with a body still running after `requestTimeout`: it is cancelled, and awaited, so
+///   that the answer says what really happened: its own response if it finished after all, 503 if not.
 struct RequestLimitsMiddleware<Context: RequestContext>: RouterMiddleware {
     let limits: HTTPLimits
 
@@ -17,6 +17,12 @@ struct RequestLimitsMiddleware<Context: RequestContext>: RouterMiddleware {
         if let length = request.headers[.contentLength], !length.isEmpty, length.allSatisfy(\.isASCII), length.allSatisfy(\.isNumber),
            Int(length).map({ $0 > context.maxUploadSize }) ?? true {
             throw Self.tooLarge(context)
+        }
+        // Without a body (the GETs, the entitlement reads among them) there is nothing to read, and
+        // the work is bounded by the database's lease and statement timeouts: no timers, which
+        // would cost two tasks a request on the hottest paths.
+        guard request.headers[.transferEncoding] != nil || (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 else {
+            return try await next(request, context)
         }
         let phase = RequestPhase()
         return try await withoutActuallyEscaping(next) { next in
