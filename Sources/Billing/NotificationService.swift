@@ -67,7 +67,8 @@ public struct NotificationService: Sendable {
     /// The answer to a signed notification we cannot use (its log row is written): the same body
     /// would come back up to 100 times, so it is answered, not refused. A Check is declined (the
     /// payment does not happen); any other kind is acknowledged: its log row and an error line keep
-    /// it, and reconciliation asks the acquirer about invoices still open, so money is not lost.
+    /// it, and a payment whose Check we accepted has a started attempt that reconciliation settles
+    /// by asking the acquirer.
     private func unusable(kind name: String, reason: String, acquirer: any Acquirer) throws -> NotificationReply {
         guard let kind = NotificationKind(rawValue: name) else { throw BillingError.malformedNotification(reason) }
         services.logger.error("signed notification cannot be used; answered per protocol", metadata: ["kind": "\(name)", "reason": "\(reason)"])

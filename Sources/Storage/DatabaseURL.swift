@@ -1,3 +1,4 @@
+import BillingCore
 import Foundation
 import PostgresNIO
 
@@ -32,8 +33,7 @@ public enum DatabaseURL {
         configuration.options.maximumConnections = poolSize
         configuration.options.connectTimeout = connectTimeout
         if let statementTimeout {
-            let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
-            configuration.options.additionalStartupParameters = [("statement_timeout", "\(milliseconds)")]
+            configuration.options.additionalStartupParameters = [("statement_timeout", "\(statementTimeout.wholeMilliseconds)")]
         }
         return configuration
     }

@@ -53,8 +53,7 @@ struct CloudPaymentsClient: Sendable {
     }
 
     private static func milliseconds(since start: ContinuousClock.Instant) -> Int {
-        let elapsed = ContinuousClock.now - start
-        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        Int((ContinuousClock.now - start).wholeMilliseconds)
     }
 
     /// Removes tokens from a JSON response before it is logged.

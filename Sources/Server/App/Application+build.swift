@@ -6,6 +6,7 @@ import Hummingbird
 import JWTKit
 import Logging
 import Mustache
+import NIOCore
 import Prometheus
 import Storage
 
@@ -23,7 +24,7 @@ public func buildApplication(
     let limits = configuration.limits
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000 + limits.idleTimeout.components.attoseconds / 1_000_000_000))),
+        server: .http1(configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout))),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "movix-billing",
             availableConnectionsDelegate: .maximum(limits.maxConnections, logger: logger)
