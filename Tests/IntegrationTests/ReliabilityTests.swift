@@ -13,6 +13,14 @@ import Testing
 /// Slow, broken or oversized requests and an absent database get quick, truthful answers.
 @Suite("Reliability: request limits and database outages")
 struct ReliabilityTests {
+    /// How to reach a test's database through another pool, optionally with a statement timeout.
+    static func sameDatabase(as database: Database, statementTimeout: Duration? = nil) async throws -> PostgresClient.Configuration {
+        let name = try await database.read { connection in
+            try await connection.query("SELECT current_database()", logger: testLogger).collect().first!.decode(String.self)
+        }
+        return try DatabaseURL.configuration(from: TestPostgres.shared.cluster.url(database: name), statementTimeout: statementTimeout)
+    }
+
     // MARK: - Request bodies
 
     @Test("a chunked body over 64 KiB gets 413, broken chunked framing 400, a stalled body 408; the server stays up")
@@ -46,15 +54,21 @@ struct ReliabilityTests {
     @Test("a request past the request timeout is stopped while it waits and answered 503; nothing of it is applied")
     func requestTimeout() async throws {
         try await withTestDatabase { database in
+            let observed = try await Self.sameDatabase(as: database)
             try await TestServer.run(database: database, limits: HTTPLimits(readTimeout: .milliseconds(500), requestTimeout: .seconds(1))) { client in
                 let viewer = try await Viewer.make()
-                // Every connection of the pool (8) busy for 3 s: the checkout waits for one, and the
+                // Every connection of the pool (8) busy for 6 s: the checkout waits for one, and the
                 // request timeout (1 s) comes before the lease timeout (2 s).
                 try await withThrowingTaskGroup(of: Void.self) { busy in
                     for _ in 0..<8 {
-                        busy.addTask { try await database.read { try await $0.run("SELECT pg_sleep(3)", logger: testLogger) } }
+                        busy.addTask { try await database.read { try await $0.run("SELECT pg_sleep(6)", logger: testLogger) } }
                     }
-                    try await Task.sleep(for: .milliseconds(300))
+                    // Watched through a pool of its own, since this one is busy.
+                    try await Database.withConnected(observed, logger: testLogger) { observer in
+                        for _ in 0..<100 where try await observer.count("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'") < 8 {
+                            try await Task.sleep(for: .milliseconds(20))
+                        }
+                    }
                     let response = try await client.checkout(viewer)
                     #expect(response.status == .serviceUnavailable)
                     #expect(String(buffer: response.body).contains("/problems/timeout"))
@@ -138,10 +152,7 @@ struct ReliabilityTests {
     @Test("a notification whose statement runs past the statement timeout is answered 503 (the acquirer retries), writes nothing, and its redelivery pays once")
     func statementTimeout() async throws {
         try await withTestDatabase { database in
-            let name = try await database.read { connection in
-                try await connection.query("SELECT current_database()", logger: testLogger).collect().first!.decode(String.self)
-            }
-            let serving = try DatabaseURL.configuration(from: TestPostgres.shared.cluster.url(database: name), statementTimeout: .seconds(1))
+            let serving = try await Self.sameDatabase(as: database, statementTimeout: .seconds(1))
             try await Database.withConnected(serving, logger: testLogger) { servingDatabase in
                 try await TestServer.run(database: servingDatabase) { client in
                     let (viewer, invoiceID) = try await openInvoice(client)
