@@ -28,4 +28,14 @@ public enum BillingError: Error, Sendable, Equatable {
     case refundExceedsPayment(refundable: Money)
     /// An idempotency key came again with a different request.
     case idempotencyKeyReused
+    /// The viewer has no subscription to act on.
+    case noSubscription
+    /// Only a running, paid subscription can be cancelled (or have its renewal switched).
+    case subscriptionNotCancelable(SubscriptionStatus)
+    /// The refund the viewer confirmed is no longer the quote (an hour passed, a month turned).
+    case quoteChanged(refund: Money)
+    /// A cancellation that refunded money, or whose access ended, cannot be taken back.
+    case cannotResume(String)
+    /// Automatic renewal needs a saved card to charge.
+    case noCardToRenew
 }

@@ -9,6 +9,8 @@ public struct BillingServices: Sendable {
     public let acquirers: AcquirerRegistry
     public let acquiringLog: PostgresAcquiringLog
     public let clock: BillingClock
+    /// What a viewer who cancels gets back (`MOVIX_REFUND_POLICY`).
+    public let refundPolicy: RefundPolicy
     public let plans = PlanRepository()
     public let customers = CustomerRepository()
     public let paymentMethods = PaymentMethodRepository()
@@ -17,14 +19,16 @@ public struct BillingServices: Sendable {
     public let invoices = InvoiceRepository()
     public let attempts = AttemptRepository()
     public let refunds = RefundRepository()
+    public let cancellations = CancellationRepository()
     public let idempotency = IdempotencyRepository()
     public let logger: Logger
 
-    public init(database: Database, acquirers: AcquirerRegistry, acquiringLog: PostgresAcquiringLog, clock: BillingClock = .system, logger: Logger) {
+    public init(database: Database, acquirers: AcquirerRegistry, acquiringLog: PostgresAcquiringLog, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, logger: Logger) {
         self.database = database
         self.acquirers = acquirers
         self.acquiringLog = acquiringLog
         self.clock = clock
+        self.refundPolicy = refundPolicy
         self.logger = logger
     }
 

@@ -19,6 +19,16 @@ enum EventPayload {
         ])
     }
 
+    /// A subscription as cancelled: what comes back and until when access runs.
+    static func canceled(_ subscription: Subscription, _ cancellation: Cancellation) -> String {
+        json([
+            "subscription_id": subscription.id.lowercased, "user_id": subscription.userID.lowercased, "plan_id": subscription.planID.lowercased,
+            "status": subscription.status.rawValue, "cancellation_id": cancellation.id.lowercased, "rule": cancellation.rule.rawValue,
+            "refund_amount": String(cancellation.refund.amount), "currency": cancellation.refund.currency.rawValue,
+            "access_until": cancellation.accessUntil.formatted(.iso8601), "canceled_at": cancellation.requestedAt.formatted(.iso8601),
+        ])
+    }
+
     static func attempt(_ attempt: PaymentAttempt, reason: RefundReason) -> String {
         json([
             "attempt_id": attempt.id.lowercased, "acquirer": attempt.acquirer, "transaction_id": attempt.transactionID,
@@ -32,7 +42,7 @@ enum EventPayload {
             "refund_id": refund.id.lowercased, "attempt_id": refund.attemptID.lowercased, "invoice_id": refund.invoiceID?.lowercased ?? "",
             "status": refund.status.rawValue, "reason": refund.reason.rawValue,
             "amount": String(refund.amount.amount), "currency": refund.amount.currency.rawValue,
-            "failure_message": refund.failureMessage ?? "",
+            "failure_message": refund.failureMessage ?? "", "cancellation_id": refund.cancellationID?.lowercased ?? "",
         ])
     }
 

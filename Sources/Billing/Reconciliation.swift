@@ -45,6 +45,7 @@ public struct Reconciliation: Sendable {
         await settleAttemptlessInvoices(before: cutoff, limit: limit, into: &summary)
         await resendRefunds(before: cutoff, limit: limit, into: &summary)
         await retryRefusedRefunds(before: now.addingTimeInterval(-refundRetryAfter), limit: limit, into: &summary)
+        await retryCancellationRefunds(before: now.addingTimeInterval(-refundRetryAfter), limit: limit, into: &summary)
         await expireLapsed(now: now, limit: limit, into: &summary)
         return summary
     }
@@ -142,6 +143,24 @@ public struct Reconciliation: Sendable {
             } catch {
                 summary.errors += 1
                 services.logger.warning("could not retry a refund", metadata: ["attempt": "\(attempt.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// A cancellation whose refund the acquirer refused still owes the viewer: a new refund for
+    /// what is missing, until the money is back.
+    private func retryCancellationRefunds(before cutoff: Date, limit: Int, into summary: inout Summary) async {
+        let engine = RefundEngine(services: services)
+        let owing = (try? await services.database.read { try await services.cancellations.owingRefunds(before: cutoff, limit: limit, on: $0) }) ?? []
+        for cancellation in owing {
+            do {
+                for id in try await SubscriptionCancellation(services: services).retryRefunds(of: cancellation, actor: "reconciliation") {
+                    await engine.submit(id)
+                    summary.refundsRetried += 1
+                }
+            } catch {
+                summary.errors += 1
+                services.logger.warning("could not retry a cancellation's refund", metadata: ["cancellation": "\(cancellation.id)", "error": "\(error)"])
             }
         }
     }

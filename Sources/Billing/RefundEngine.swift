@@ -17,7 +17,7 @@ public struct RefundEngine: Sendable {
 
     /// Opens a refund of `amount` (all that is left when nil) of an attempt the caller has locked.
     /// The attempt's lock serialises refunds, so together they never exceed what it took.
-    func open(for attempt: PaymentAttempt, amount: Money?, reason: RefundReason, comment: String?, actor: String, id: UUID = UUID(), on connection: PostgresConnection, journal: inout Journal) async throws -> Refund {
+    func open(for attempt: PaymentAttempt, amount: Money?, reason: RefundReason, comment: String?, actor: String, id: UUID = UUID(), cancellationID: UUID? = nil, on connection: PostgresConnection, journal: inout Journal) async throws -> Refund {
         let existing = try await services.refunds.lockAll(attemptID: attempt.id, on: connection)
         let refundable = attempt.status == .succeeded ? refundableAmount(of: attempt.amount, after: existing) : Money(amount: 0, currency: attempt.amount.currency)
         let amount = amount ?? refundable
@@ -26,7 +26,7 @@ public struct RefundEngine: Sendable {
         }
         let refund = Refund(
             id: id, attemptID: attempt.id, invoiceID: attempt.invoiceID, acquirer: attempt.acquirer, amount: amount,
-            status: .created, reason: reason, comment: comment, actor: actor, createdAt: services.clock.now()
+            status: .created, reason: reason, comment: comment, cancellationID: cancellationID, actor: actor, createdAt: services.clock.now()
         )
         try await services.refunds.insert(refund, on: connection)
         journal.recordTransition(entity: "refund", id: refund.id, from: nil, to: refund.status.rawValue, event: "created", actor: actor)

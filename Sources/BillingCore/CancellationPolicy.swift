@@ -58,7 +58,7 @@ public struct PaidPeriod: Equatable, Sendable {
 /// A cancellation's outcome before it is confirmed, and the record of it after.
 public struct CancellationQuote: Equatable, Sendable {
     /// Which rule of the policy decided.
-    public enum Rule: String, Sendable {
+    public enum Rule: String, Sendable, CaseIterable {
         case withinFirstHour = "within_first_hour"
         case unusedMonths = "unused_months"
         case nothingUnused = "nothing_unused"
@@ -71,38 +71,77 @@ public struct CancellationQuote: Equatable, Sendable {
     public var accessUntil: Date
     /// Whole months refunded under `unusedMonths`; 0 otherwise.
     public var unusedMonths: Int
+    /// How `refund` splits over the invoices that paid the period, the latest first.
+    public var shares: [RefundShare]
 
-    public init(rule: Rule, refund: Money, accessUntil: Date, unusedMonths: Int = 0) {
+    public init(rule: Rule, refund: Money, accessUntil: Date, unusedMonths: Int = 0, shares: [RefundShare] = []) {
         self.rule = rule
         self.refund = refund
         self.accessUntil = accessUntil
         self.unusedMonths = unusedMonths
+        self.shares = shares
     }
 }
 
-/// A paid invoice and what of it can still be refunded.
+/// The part of a refund one invoice gives back.
+public struct RefundShare: Equatable, Sendable {
+    public var invoiceID: UUID
+    public var amount: Money
+
+    public init(invoiceID: UUID, amount: Money) {
+        self.invoiceID = invoiceID
+        self.amount = amount
+    }
+}
+
+/// A paid invoice whose period is not over, and what of it can still be refunded.
 public struct RefundableInvoice: Equatable, Sendable {
     public var invoiceID: UUID
-    public var paidAt: Date
+    public var paid: PaidPeriod
     /// Its paid amount less the refunds it already had.
     public var refundable: Money
 
-    public init(invoiceID: UUID, paidAt: Date, refundable: Money) {
+    public init(invoiceID: UUID, paid: PaidPeriod, refundable: Money) {
         self.invoiceID = invoiceID
-        self.paidAt = paidAt
+        self.paid = paid
         self.refundable = refundable
     }
 }
 
-extension RefundableInvoice {
-    /// Splits `total` over the invoices that paid a period: the latest first, none beyond what it
-    /// can still give back. What no invoice can cover is left out (the sum is then smaller).
-    public static func allocate(_ total: Money, over invoices: [RefundableInvoice]) -> [(invoiceID: UUID, amount: Money)] {
+extension RefundPolicy {
+    /// The quote for cancelling a subscription whose access is paid by `invoices` (those whose
+    /// period has not ended): the first of them is in progress and decides the rule and the
+    /// access date; every later one is a period paid ahead, refunded whole under `prorated` (it
+    /// was not used). No invoice gives back more than it still can. Nil when nothing is paid.
+    public func quote(for invoices: [RefundableInvoice], at now: Date) -> CancellationQuote? {
+        let running = invoices.filter { $0.paid.period.end > now }.sorted { $0.paid.period.start < $1.paid.period.start }
+        guard let current = running.first else { return nil }
+        var quote = quote(for: current.paid, at: now)
+        var ahead = 0
+        var shares: [RefundShare] = []
+        for invoice in running.reversed() {
+            let own = invoice == current ? quote : self.quote(for: invoice.paid, at: now)
+            if invoice != current { ahead += invoice.paid.months }
+            let amount = min(own.refund.amount, invoice.refundable.amount)
+            if amount > 0 { shares.append(RefundShare(invoiceID: invoice.invoiceID, amount: Money(amount: amount, currency: own.refund.currency))) }
+        }
+        quote.refund = Money(amount: shares.reduce(0) { $0 + $1.amount.amount }, currency: current.paid.price.currency)
+        quote.shares = shares
+        if self == .prorated, quote.rule != .withinFirstHour { quote.unusedMonths += ahead }
+        // Without refunds every period paid ahead is kept.
+        if self == .none, let last = running.last { quote.accessUntil = last.paid.period.end }
+        if quote.rule == .nothingUnused, quote.refund.amount > 0 { quote.rule = .unusedMonths }
+        return quote
+    }
+
+    /// Splits `total` over invoices: the latest paid first, none beyond what it can still give
+    /// back. What no invoice can cover is left out (the sum is then smaller).
+    public static func allocate(_ total: Money, over invoices: [RefundableInvoice]) -> [RefundShare] {
         var left = total.amount
-        var shares: [(invoiceID: UUID, amount: Money)] = []
-        for invoice in invoices.sorted(by: { $0.paidAt > $1.paidAt }) where left > 0 && invoice.refundable.amount > 0 {
+        var shares: [RefundShare] = []
+        for invoice in invoices.sorted(by: { $0.paid.paidAt > $1.paid.paidAt }) where left > 0 && invoice.refundable.amount > 0 {
             let share = min(left, invoice.refundable.amount)
-            shares.append((invoice.invoiceID, Money(amount: share, currency: total.currency)))
+            shares.append(RefundShare(invoiceID: invoice.invoiceID, amount: Money(amount: share, currency: total.currency)))
             left -= share
         }
         return shares

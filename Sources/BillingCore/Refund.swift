@@ -15,11 +15,13 @@ public struct Refund: Hashable, Sendable {
     public var acquirerRefundID: String?
     /// Why the acquirer refused it.
     public var failureMessage: String?
+    /// The viewer's cancellation it gives money back for.
+    public var cancellationID: UUID?
     public var actor: String
     public var createdAt: Date
     public var settledAt: Date?
 
-    public init(id: UUID, attemptID: UUID, invoiceID: UUID?, acquirer: String, amount: Money, status: RefundStatus, reason: RefundReason, comment: String? = nil, acquirerRefundID: String? = nil, failureMessage: String? = nil, actor: String, createdAt: Date, settledAt: Date? = nil) {
+    public init(id: UUID, attemptID: UUID, invoiceID: UUID?, acquirer: String, amount: Money, status: RefundStatus, reason: RefundReason, comment: String? = nil, acquirerRefundID: String? = nil, failureMessage: String? = nil, cancellationID: UUID? = nil, actor: String, createdAt: Date, settledAt: Date? = nil) {
         self.id = id
         self.attemptID = attemptID
         self.invoiceID = invoiceID
@@ -30,6 +32,7 @@ public struct Refund: Hashable, Sendable {
         self.comment = comment
         self.acquirerRefundID = acquirerRefundID
         self.failureMessage = failureMessage
+        self.cancellationID = cancellationID
         self.actor = actor
         self.createdAt = createdAt
         self.settledAt = settledAt
@@ -55,6 +58,8 @@ public enum RefundReason: String, Hashable, Sendable, CaseIterable, Codable {
     case requestedByOperator = "requested_by_operator"
     /// Made in the acquirer's dashboard; we learnt of it from its notification.
     case madeAtAcquirer = "made_at_acquirer"
+    /// The viewer cancelled; the unused part of what they paid goes back.
+    case cancellation
 }
 
 /// Where a refund is: `created -> pending -> refunded | failed`.

@@ -14,8 +14,10 @@ public enum SubscriptionEvent: String, Hashable, Sendable, CaseIterable {
     case renew
     /// A renewal payment failed; the grace period starts.
     case renewalFailed = "renewal_failed"
-    /// The viewer canceled; access lasts to the end of the paid period.
+    /// The viewer canceled; access lasts to the date the refund policy gives.
     case cancel
+    /// The viewer took back a cancellation that refunded nothing, before access ended.
+    case resume
     /// The paid period (or the grace period) is over.
     case expire
 }
@@ -34,6 +36,8 @@ extension SubscriptionStatus {
 
         case (.active, .cancel): .move(from: self, to: .canceled)
         case (.canceled, .cancel): .alreadyApplied(self)
+        case (.canceled, .resume): .move(from: self, to: .active)
+        case (.active, .resume): .alreadyApplied(self)
 
         // Without renewals an active subscription simply lapses at the end of its period.
         case (.active, .expire), (.pastDue, .expire), (.canceled, .expire): .move(from: self, to: .expired)

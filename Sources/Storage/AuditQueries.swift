@@ -55,6 +55,17 @@ public struct AuditQueries: Sendable {
                 GROUP BY i.subscription_id
                 HAVING min(i.period_start) <= s.current_period_start AND max(i.period_end) >= s.current_period_end)
             """),
+        ("cancellation_refunds_within_quote", "cancellation", """
+            SELECT c.id, 'owes ' || c.refund_amount::text || ', refunds hold ' || sum(r.amount)::text
+            FROM cancellations c JOIN refunds r ON r.cancellation_id = c.id AND r.status <> 'failed'
+            GROUP BY c.id, c.refund_amount
+            HAVING sum(r.amount) > c.refund_amount
+            """),
+        ("canceled_access_ends_as_quoted", "subscription", """
+            SELECT s.id, 'access to ' || s.current_period_end::text || ', cancelled with access to ' || c.access_until::text
+            FROM subscriptions s JOIN cancellations c ON c.subscription_id = s.id AND c.resumed_at IS NULL
+            WHERE s.status = 'canceled' AND s.current_period_end > c.access_until
+            """),
     ]
 
     public func breaches(on connection: PostgresConnection) async throws -> [AuditBreach] {

@@ -53,6 +53,15 @@ public struct InvoiceRepository: Sendable {
         )).first
     }
 
+    /// The paid invoices of a subscription whose period has not ended by `now`, earliest period first.
+    public func paidRunning(subscriptionID: UUID, at now: Date, on connection: PostgresConnection) async throws -> [Invoice] {
+        try await invoices(connection.query("""
+            SELECT \(unescaped: Self.columns) FROM invoices
+            WHERE subscription_id = \(subscriptionID) AND status = 'paid' AND period_end > \(now)
+            ORDER BY period_start, id
+            """, logger: connection.logger))
+    }
+
     public func list(userID: UUID, on connection: PostgresConnection) async throws -> [Invoice] {
         try await invoices(connection.query(
             "SELECT \(unescaped: Self.columns) FROM invoices WHERE user_id = \(userID) ORDER BY created_at DESC, id",

@@ -8,15 +8,15 @@ public struct RefundRepository: Sendable {
 
     static let columns = """
         id, attempt_id, invoice_id, acquirer, amount, currency, status, reason, comment, acquirer_refund_id,
-        failure_message, actor, created_at, settled_at
+        failure_message, cancellation_id, actor, created_at, settled_at
         """
 
     public func insert(_ refund: Refund, on connection: PostgresConnection) async throws {
         try await connection.run("""
-            INSERT INTO refunds (id, attempt_id, invoice_id, acquirer, amount, currency, status, reason, comment, acquirer_refund_id, actor, created_at, updated_at, settled_at)
+            INSERT INTO refunds (id, attempt_id, invoice_id, acquirer, amount, currency, status, reason, comment, acquirer_refund_id, cancellation_id, actor, created_at, updated_at, settled_at)
             VALUES (\(refund.id), \(refund.attemptID), \(refund.invoiceID), \(refund.acquirer), \(refund.amount.amount),
                     \(refund.amount.currency.rawValue), \(refund.status.rawValue), \(refund.reason.rawValue), \(refund.comment),
-                    \(refund.acquirerRefundID), \(refund.actor), \(refund.createdAt), \(refund.createdAt), \(refund.settledAt))
+                    \(refund.acquirerRefundID), \(refund.cancellationID), \(refund.actor), \(refund.createdAt), \(refund.createdAt), \(refund.settledAt))
             """, logger: connection.logger)
     }
 
@@ -62,6 +62,21 @@ public struct RefundRepository: Sendable {
         ))
     }
 
+    /// An attempt's refunds, without locking them.
+    public func list(attemptID: UUID, on connection: PostgresConnection) async throws -> [Refund] {
+        try await refunds(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM refunds WHERE attempt_id = \(attemptID) ORDER BY created_at, id", logger: connection.logger
+        ))
+    }
+
+    /// The refunds a cancellation opened, oldest first.
+    public func list(cancellationID: UUID, on connection: PostgresConnection) async throws -> [Refund] {
+        try await refunds(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM refunds WHERE cancellation_id = \(cancellationID) ORDER BY created_at, id",
+            logger: connection.logger
+        ))
+    }
+
     /// Refunds not settled since before `cutoff`, oldest first: reconciliation sends them again.
     public func unsettled(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [Refund] {
         try await refunds(connection.query("""
@@ -98,6 +113,7 @@ public struct RefundRepository: Sendable {
                 comment: try cells["comment"].decode(String?.self),
                 acquirerRefundID: try cells["acquirer_refund_id"].decode(String?.self),
                 failureMessage: try cells["failure_message"].decode(String?.self),
+                cancellationID: try cells["cancellation_id"].decode(UUID?.self),
                 actor: try cells["actor"].decode(String.self),
                 createdAt: try cells["created_at"].decode(Date.self),
                 settledAt: try cells["settled_at"].decode(Date?.self)

@@ -30,6 +30,12 @@ public struct SubscriptionRepository: Sendable {
         )).first
     }
 
+    public func find(id: UUID, on connection: PostgresConnection) async throws -> Subscription? {
+        try await subscriptions(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE id = \(id)", logger: connection.logger
+        )).first
+    }
+
     /// Subscriptions whose paid access ended by `now` but whose row still grants it.
     public func lapsed(at now: Date, limit: Int, on connection: PostgresConnection) async throws -> [UUID] {
         var ids: [UUID] = []
@@ -46,6 +52,14 @@ public struct SubscriptionRepository: Sendable {
     public func current(userID: UUID, on connection: PostgresConnection) async throws -> Subscription? {
         try await subscriptions(connection.query(
             "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE user_id = \(userID) AND status <> 'expired'",
+            logger: connection.logger
+        )).first
+    }
+
+    /// The viewer's most recent subscription, whatever its state: what an account page shows.
+    public func latest(userID: UUID, on connection: PostgresConnection) async throws -> Subscription? {
+        try await subscriptions(connection.query(
+            "SELECT \(unescaped: Self.columns) FROM subscriptions WHERE user_id = \(userID) ORDER BY created_at DESC, id LIMIT 1",
             logger: connection.logger
         )).first
     }

@@ -70,19 +70,67 @@ struct CancellationPolicyTests {
         }
     }
 
-    @Test("several invoices: the latest is refunded first, none beyond what it can still give")
+    static func invoice(_ id: UUID, _ paid: PaidPeriod, refundable: Int64? = nil) -> RefundableInvoice {
+        RefundableInvoice(invoiceID: id, paid: paid, refundable: .rub(refundable ?? paid.price.amount))
+    }
+
+    @Test("one invoice: the quote is its own, refunded by that invoice")
+    func oneInvoice() throws {
+        let id = UUID()
+        let paid = Self.paid("2026-01-15 00:00", months: 12, price: 299_000)
+        let quote = try #require(RefundPolicy.prorated.quote(for: [Self.invoice(id, paid)], at: Self.at("2026-05-01 00:00")))
+        #expect(quote.refund == .rub(199_333))
+        #expect(quote.unusedMonths == 8)
+        #expect(quote.shares == [RefundShare(invoiceID: id, amount: .rub(199_333))])
+        // Nothing paid that is still running: nothing to cancel.
+        #expect(RefundPolicy.prorated.quote(for: [Self.invoice(id, paid)], at: Self.at("2027-01-15 00:00")) == nil)
+    }
+
+    @Test("a period paid ahead is refunded whole, the latest first; access ends with the month in progress")
+    func periodPaidAhead() throws {
+        let (current, ahead) = (UUID(), UUID())
+        let invoices = [
+            Self.invoice(ahead, Self.paid("2026-02-15 00:00", months: 1, price: 29_900, paidAt: "2026-02-14 00:00")),
+            Self.invoice(current, Self.paid("2026-01-15 00:00", months: 1, price: 29_900)),
+        ]
+        // The renewal was paid 30 minutes ago: all of it back, the month in progress kept.
+        let fresh = try #require(RefundPolicy.prorated.quote(for: invoices, at: Self.at("2026-02-14 00:30")))
+        #expect(fresh.rule == .unusedMonths)
+        #expect(fresh.shares == [RefundShare(invoiceID: ahead, amount: .rub(29_900))])
+        #expect(fresh.accessUntil == Self.at("2026-02-15 00:00"))
+        #expect(fresh.unusedMonths == 1)
+        // Policy none keeps every period paid, the one ahead included.
+        let kept = try #require(RefundPolicy.none.quote(for: invoices, at: Self.at("2026-02-14 00:30")))
+        #expect(kept.refund == .rub(0))
+        #expect(kept.shares.isEmpty)
+        #expect(kept.accessUntil == Self.at("2026-03-15 00:00"))
+    }
+
+    @Test("no invoice gives back more than it still can")
+    func cappedByEarlierRefunds() throws {
+        let id = UUID()
+        let paid = Self.paid("2026-03-10 12:00", months: 1, price: 29_900)
+        let quote = try #require(RefundPolicy.prorated.quote(for: [Self.invoice(id, paid, refundable: 10_000)], at: Self.at("2026-03-10 12:30")))
+        #expect(quote.rule == .withinFirstHour)
+        #expect(quote.refund == .rub(10_000))
+        let spent = try #require(RefundPolicy.prorated.quote(for: [Self.invoice(id, paid, refundable: 0)], at: Self.at("2026-03-10 12:30")))
+        #expect(spent.refund == .rub(0))
+        #expect(spent.shares.isEmpty)
+    }
+
+    @Test("a retry splits what is still owed over the invoices, the latest first, none beyond what it can give")
     func allocation() {
         let (older, newer, spent) = (UUID(), UUID(), UUID())
         let invoices = [
-            RefundableInvoice(invoiceID: older, paidAt: Self.at("2026-01-01 00:00"), refundable: .rub(29_900)),
-            RefundableInvoice(invoiceID: spent, paidAt: Self.at("2026-03-01 00:00"), refundable: .rub(0)),
-            RefundableInvoice(invoiceID: newer, paidAt: Self.at("2026-02-01 00:00"), refundable: .rub(10_000)),
+            Self.invoice(older, Self.paid("2026-01-01 00:00", months: 1, price: 29_900)),
+            Self.invoice(spent, Self.paid("2026-03-01 00:00", months: 1, price: 29_900), refundable: 0),
+            Self.invoice(newer, Self.paid("2026-02-01 00:00", months: 1, price: 29_900), refundable: 10_000),
         ]
-        let shares = RefundableInvoice.allocate(.rub(25_000), over: invoices)
+        let shares = RefundPolicy.allocate(.rub(25_000), over: invoices)
         #expect(shares.map(\.invoiceID) == [newer, older])
         #expect(shares.map(\.amount) == [.rub(10_000), .rub(15_000)])
         // More than all of them can give: each gives all it has, the rest is not invented.
-        #expect(RefundableInvoice.allocate(.rub(50_000), over: invoices).map(\.amount) == [.rub(10_000), .rub(29_900)])
-        #expect(RefundableInvoice.allocate(.rub(0), over: invoices).isEmpty)
+        #expect(RefundPolicy.allocate(.rub(50_000), over: invoices).map(\.amount) == [.rub(10_000), .rub(29_900)])
+        #expect(RefundPolicy.allocate(.rub(0), over: invoices).isEmpty)
     }
 }

@@ -4,7 +4,7 @@ import Testing
 @Suite("Subscription state machine")
 struct SubscriptionStateMachineTests {
     /// The allowed moves from DESIGN.md: pending -> active -> past_due -> active | expired;
-    /// active -> canceled -> expired; active -> expired (a lapse, while nothing renews); plus the repeats that are no-ops.
+    /// active -> canceled -> expired; canceled -> active (resumed); active -> expired (a lapse, while nothing renews); plus the repeats that are no-ops.
     static let allowed: [SubscriptionStatus: [SubscriptionEvent: Transition<SubscriptionStatus>]] = [
         .pending: [.activate: .move(from: .pending, to: .active)],
         .active: [
@@ -12,6 +12,7 @@ struct SubscriptionStateMachineTests {
             .renew: .move(from: .active, to: .active),
             .renewalFailed: .move(from: .active, to: .pastDue),
             .cancel: .move(from: .active, to: .canceled),
+            .resume: .alreadyApplied(.active),
             .expire: .move(from: .active, to: .expired),
         ],
         .pastDue: [
@@ -21,6 +22,7 @@ struct SubscriptionStateMachineTests {
         ],
         .canceled: [
             .cancel: .alreadyApplied(.canceled),
+            .resume: .move(from: .canceled, to: .active),
             .expire: .move(from: .canceled, to: .expired),
         ],
         .expired: [.expire: .alreadyApplied(.expired)],
@@ -30,7 +32,7 @@ struct SubscriptionStateMachineTests {
         SubscriptionEvent.allCases.map { (state, $0) }
     }
 
-    @Test("allowed moves happen and everything else is refused without a change", arguments: 0..<25)
+    @Test("allowed moves happen and everything else is refused without a change", arguments: 0..<30)
     func verdict(index: Int) {
         let (state, event) = Self.pairs[index]
         let verdict = state.applying(event)
@@ -45,9 +47,9 @@ struct SubscriptionStateMachineTests {
         }
     }
 
-    @Test("there are 25 state and event pairs")
+    @Test("there are 30 state and event pairs")
     func pairCount() {
-        #expect(Self.pairs.count == 25)
+        #expect(Self.pairs.count == 30)
     }
 
     @Test("access: active, past due (grace) and canceled (paid period) watch; pending and expired do not")

@@ -1,4 +1,5 @@
 import Acquiring
+import BillingCore
 import Foundation
 import Logging
 import PostgresNIO
@@ -79,8 +80,18 @@ extension Settings {
             webOrigin: try optional("MOVIX_WEB_ORIGIN").map { _ in try url("MOVIX_WEB_ORIGIN", default: "") },
             jwtAudience: try string("MOVIX_JWT_AUDIENCE", default: DevelopmentTokens.defaultAudience),
             jwtIssuer: optional("MOVIX_JWT_ISSUER"),
-            limits: try httpLimits()
+            limits: try httpLimits(),
+            refundPolicy: try refundPolicy()
         )
+    }
+
+    /// `MOVIX_REFUND_POLICY`: `prorated` (the default) or `none`.
+    func refundPolicy() throws -> RefundPolicy {
+        guard let text = optional("MOVIX_REFUND_POLICY") else { return .prorated }
+        guard let policy = RefundPolicy(rawValue: text) else {
+            throw SettingError(name: "MOVIX_REFUND_POLICY", problem: "must be one of \(RefundPolicy.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return policy
     }
 
     /// The CloudPayments terminal: all that commands which only talk to the acquirer need.

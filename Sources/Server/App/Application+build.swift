@@ -1,6 +1,7 @@
 import Acquiring
 import AsyncHTTPClient
 import Billing
+import BillingCore
 import Foundation
 import Hummingbird
 import JWTKit
@@ -43,7 +44,7 @@ public func buildRouter(
     clock: BillingClock = .system,
     logger: Logger
 ) async throws -> Router<BillingRequestContext> {
-    let services = makeBillingServices(cloudPayments: configuration.cloudPayments, database: database, httpClient: httpClient, clock: clock, logger: logger)
+    let services = makeBillingServices(cloudPayments: configuration.cloudPayments, database: database, httpClient: httpClient, clock: clock, refundPolicy: configuration.refundPolicy, logger: logger)
     let keys = try await JWTKeyCollection.movix(configuration.tokenVerification)
     let links = PaymentLinks(publicURL: configuration.publicURL, tokens: PageToken(secret: configuration.internalToken), clock: clock)
     let templates = try await MustacheLibrary(directory: try ServerResources.path("templates"))
@@ -79,10 +80,10 @@ public func buildRouter(
 }
 
 /// The use cases' collaborators for this deployment: its database and its acquirers.
-public func makeBillingServices(cloudPayments configuration: CloudPaymentsConfiguration, database: Database, httpClient: HTTPClient, clock: BillingClock = .system, logger: Logger) -> BillingServices {
+public func makeBillingServices(cloudPayments configuration: CloudPaymentsConfiguration, database: Database, httpClient: HTTPClient, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, logger: Logger) -> BillingServices {
     let acquiringLog = PostgresAcquiringLog(database: database)
     let cloudPayments = CloudPaymentsAcquirer(configuration: configuration, httpClient: httpClient, log: acquiringLog)
-    return BillingServices(database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, clock: clock, logger: logger)
+    return BillingServices(database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, clock: clock, refundPolicy: refundPolicy, logger: logger)
 }
 
 /// Files shipped inside the Server module.

@@ -1,4 +1,5 @@
 import Acquiring
+import BillingCore
 import Foundation
 
 /// Everything `serve` needs to know, read once at start-up.
@@ -29,8 +30,10 @@ public struct ServerConfiguration: Sendable {
     public var jwtIssuer: String?
     /// Connection limits and timeouts.
     public var limits: HTTPLimits
+    /// What a viewer who cancels gets back.
+    public var refundPolicy: RefundPolicy
 
-    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil, webOrigin: String? = nil, jwtAudience: String = DevelopmentTokens.defaultAudience, jwtIssuer: String? = nil, limits: HTTPLimits = HTTPLimits()) {
+    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil, webOrigin: String? = nil, jwtAudience: String = DevelopmentTokens.defaultAudience, jwtIssuer: String? = nil, limits: HTTPLimits = HTTPLimits(), refundPolicy: RefundPolicy = .prorated) {
         self.host = host
         self.port = port
         self.publicURL = publicURL
@@ -43,5 +46,6 @@ public struct ServerConfiguration: Sendable {
         self.jwtAudience = jwtAudience
         self.jwtIssuer = jwtIssuer
         self.limits = limits
+        self.refundPolicy = refundPolicy
     }
 }

@@ -28,6 +28,16 @@ extension Problem {
             self.init(.conflict, type: "invoice-not-refundable", title: "Invoice not refundable", detail: "Only a paid invoice can be refunded; this one is \(status.rawValue).")
         case .idempotencyKeyReused:
             self.init(.unprocessableContent, type: "idempotency-key-reused", title: "Idempotency key reused", detail: "This Idempotency-Key was used with a different request.")
+        case .noSubscription:
+            self = .notFound("You have no subscription.")
+        case .subscriptionNotCancelable(let status):
+            self.init(.conflict, type: "subscription-not-cancelable", title: "Subscription not cancelable", detail: "Only an active subscription can be cancelled or have its renewal changed; yours is \(status.rawValue).")
+        case .quoteChanged(let refund):
+            self.init(.conflict, type: "quote-changed", title: "The quote changed", detail: "Cancelling now refunds \(refund) (\(refund.amount) minor units); see GET /v1/subscription/cancellation and confirm again.")
+        case .cannotResume(let reason):
+            self.init(.conflict, type: "cannot-resume", title: "Cannot resume", detail: reason)
+        case .noCardToRenew:
+            self.init(.conflict, type: "no-card-to-renew", title: "No card to renew with", detail: "Automatic renewal needs a card saved with a payment; pay once with a card and allow it to be saved.")
         case .refundExceedsPayment(let refundable):
             self.init(.unprocessableContent, type: "refund-exceeds-payment", title: "Refund exceeds what is left", detail: "At most \(refundable) (\(refundable.amount) minor units) of this payment can still be refunded.")
         }

@@ -78,14 +78,16 @@ enum PageLanguage: String, Sendable {
         let name = "Movix " + tier.prefix(1).uppercased() + tier.dropFirst()
         switch self {
         case .en: return "\(name), \(months) \(months == 1 ? "month" : "months")"
-        case .ru:
-            // Russian plural: 1 месяц, 3 месяца, 6 месяцев, 21 месяц, 12 месяцев.
-            let word = switch (months % 10, months % 100) {
-            case (1, let tens) where tens != 11: "месяц"
-            case (2...4, let tens) where !(12...14).contains(tens): "месяца"
-            default: "месяцев"
-            }
-            return "\(name), \(months) \(word)"
+        case .ru: return "\(name), \(months) \(Self.russianPlural(months, one: "месяц", few: "месяца", many: "месяцев"))"
+        }
+    }
+
+    /// The Russian word for a count: 1 месяц, 3 месяца, 6 месяцев, 21 месяц, 12 месяцев.
+    static func russianPlural(_ count: Int, one: String, few: String, many: String) -> String {
+        switch (count % 10, count % 100) {
+        case (1, let tens) where tens != 11: one
+        case (2...4, let tens) where !(12...14).contains(tens): few
+        default: many
         }
     }
 
@@ -102,6 +104,15 @@ enum PageLanguage: String, Sendable {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.setLocalizedDateFormatFromTemplate("d MMMM yyyy")
         return formatter.string(from: date)
+    }
+
+    /// A moment as people read it, to the minute: "15 мая 2026 г., 12:00 UTC" / "15 May 2026, 12:00 UTC".
+    func dateTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: self == .ru ? "ru_RU" : "en_GB")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.setLocalizedDateFormatFromTemplate("d MMMM yyyy HH:mm")
+        return formatter.string(from: date) + " UTC"
     }
 
     /// The other language, for the switch link.

@@ -1,6 +1,7 @@
 import Acquiring
 import AsyncHTTPClient
 import Billing
+import BillingCore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -22,29 +23,31 @@ struct LiveStack: Sendable {
     let billingURL: String
     let sandboxURL: String
     let database: Database
+    /// The billing server's clock, which reconciliation run from the test shares.
+    let clock: BillingClock
 
     /// Runs `body` against both servers on loopback ports of their own. Each server needs the
     /// other's address before it starts, so the ports are chosen first and bound after; another
     /// socket can take one in between, and then the stack is built again on new ports.
-    static func run(database: Database, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
-        try await run(database: database, ports: nil, body)
+    static func run(database: Database, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
+        try await run(database: database, ports: nil, clock: clock, refundPolicy: refundPolicy, body)
     }
 
     /// `ports` (billing, sandbox) for the first try only: a test of the retry gives a taken one.
-    static func run(database: Database, ports: (billing: Int, sandbox: Int)?, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
+    static func run(database: Database, ports: (billing: Int, sandbox: Int)?, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
         var firstPorts = ports
         for attempt in 1...5 {
             let (billingPort, sandboxPort) = try firstPorts ?? (freePort(), freePort())
             firstPorts = nil
             do {
-                return try await runOnce(database: database, billingPort: billingPort, sandboxPort: sandboxPort, body)
+                return try await runOnce(database: database, billingPort: billingPort, sandboxPort: sandboxPort, clock: clock, refundPolicy: refundPolicy, body)
             } catch let error as LiveStackError where error.beforeReady && attempt < 5 {
                 testLogger.warning("the live stack did not start (\(error)); trying other ports")
             }
         }
     }
 
-    private static func runOnce(database: Database, billingPort: Int, sandboxPort: Int, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
+    private static func runOnce(database: Database, billingPort: Int, sandboxPort: Int, clock: BillingClock, refundPolicy: RefundPolicy, _ body: @Sendable (LiveStack) async throws -> Void) async throws {
         let sandboxURL = "http://127.0.0.1:\(sandboxPort)"
         let sandbox = buildSandboxApplication(
             configuration: SandboxConfiguration(
@@ -56,14 +59,15 @@ struct LiveStack: Sendable {
         )
         var configuration = TestServer.configuration(acquirerURL: sandboxURL)
         configuration.port = billingPort
+        configuration.refundPolicy = refundPolicy
         let billing = try await buildApplication(
             configuration: configuration, database: database, httpClient: .shared,
-            metricsRegistry: PrometheusCollectorRegistry(), logger: testLogger
+            metricsRegistry: PrometheusCollectorRegistry(), clock: clock, logger: testLogger
         )
         // Services stop in reverse order: the sandbox first, so that it sends nothing to a billing
         // server that is gone (whose port another test may have by then).
         let services = ServiceGroup(configuration: .init(services: [billing, sandbox], logger: testLogger))
-        let stack = LiveStack(billingURL: "http://127.0.0.1:\(billingPort)", sandboxURL: sandboxURL, database: database)
+        let stack = LiveStack(billingURL: "http://127.0.0.1:\(billingPort)", sandboxURL: sandboxURL, database: database, clock: clock)
         try await withThrowingTaskGroup(of: Milestone.self) { group in
             group.addTask {
                 do { try await services.run() } catch { return .stopped(error) }
@@ -135,11 +139,11 @@ struct LiveStack: Sendable {
         return try await send(url, method: .PUT, body: body, headers: headers + [("Content-Type", "application/json")])
     }
 
-    /// Buys premium_1m for a new viewer with `card` through the sandbox API, as the widget would
+    /// Buys a plan (premium_1m unless told) for a new viewer with `card` through the sandbox API, as the widget would
     /// (saving the card); returns the viewer and the invoice once the payment has an outcome.
-    func purchase(card: String = "4000000000003055") async throws -> (Viewer, [String: Any]) {
+    func purchase(card: String = "4000000000003055", plan: String = "premium_1m") async throws -> (Viewer, [String: Any]) {
         let viewer = try await Viewer.make()
-        let checkout = try await post(billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(viewer.token)")])
+        let checkout = try await post(billingURL + "/v1/checkout", json: ["plan_id": plan], headers: [("Authorization", "Bearer \(viewer.token)")])
         guard checkout.status == 201, let widget = checkout.json["widget"] as? [String: Any], let invoiceID = checkout.json["invoice_id"] as? String else {
             throw LiveStackError(message: "checkout failed: \(checkout.body)")
         }
@@ -152,9 +156,9 @@ struct LiveStack: Sendable {
     }
 
     /// Runs reconciliation now, as `movix-billing reconcile` would, asking about everything open.
-    func reconcile(abandonAfter: TimeInterval = 30 * 60) async -> Reconciliation.Summary {
-        let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, logger: testLogger)
-        return await Reconciliation(services: services, grace: 0, abandonAfter: abandonAfter).run()
+    func reconcile(abandonAfter: TimeInterval = 30 * 60, refundRetryAfter: TimeInterval = 60 * 60) async -> Reconciliation.Summary {
+        let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, clock: clock, logger: testLogger)
+        return await Reconciliation(services: services, grace: 0, abandonAfter: abandonAfter, refundRetryAfter: refundRetryAfter).run()
     }
 
     /// Sets the sandbox's fault switches.

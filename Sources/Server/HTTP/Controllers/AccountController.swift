@@ -1,10 +1,11 @@
 import Billing
 import BillingCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Storage
 
-/// The viewer's own invoices and subscription.
+/// The viewer's own invoices and subscription: cancelling it, taking that back, the renewal switch.
 struct AccountController {
     let services: BillingServices
     let links: PaymentLinks
@@ -13,6 +14,10 @@ struct AccountController {
         group.get("invoices", use: listInvoices)
         group.get("invoices/:id", use: showInvoice)
         group.get("subscription", use: showSubscription)
+        group.get("subscription/cancellation", use: showCancellation)
+        group.post("subscription/cancel", use: cancel)
+        group.post("subscription/resume", use: resume)
+        group.put("subscription/auto-renew", use: setAutoRenew)
     }
 
     /// The invoice list body.
@@ -55,18 +60,64 @@ struct AccountController {
 
     @Sendable func showSubscription(_ request: Request, context: BillingRequestContext) async throws -> SubscriptionEnvelope {
         let user = try context.requireUser()
-        return try await services.database.read { connection in
-            guard let subscription = try await services.subscriptions.current(userID: user.id, on: connection) else {
-                return SubscriptionEnvelope(subscription: nil)
-            }
-            let plan = try await services.plans.plan(id: subscription.planID, on: connection)
-            return SubscriptionEnvelope(subscription: SubscriptionBody(
-                id: subscription.id.lowercased, status: subscription.effectiveStatus(at: services.clock.now()).rawValue, plan: plan.map(PlanBody.init),
-                currentPeriod: subscription.currentPeriod.map(PeriodBody.init),
-                autoRenew: subscription.autoRenew, cancelAtPeriodEnd: subscription.cancelAtPeriodEnd
-            ))
+        guard let standing = try await cancellations.standing(userID: user.id) else { return SubscriptionEnvelope(subscription: nil) }
+        return SubscriptionEnvelope(subscription: try await subscriptionBody(standing))
+    }
+
+    /// The quote while the subscription runs; the cancellation with its refund status once cancelled.
+    @Sendable func showCancellation(_ request: Request, context: BillingRequestContext) async throws -> CancellationBody {
+        let user = try context.requireUser()
+        guard let standing = try await cancellations.standing(userID: user.id) else { throw BillingError.noSubscription }
+        return try cancellationBody(standing)
+    }
+
+    /// The cancel request body: the viewer confirms, optionally with the refund they were quoted.
+    struct CancelRequestBody: Decodable {
+        var confirm: Bool
+        var expectedRefund: Int64?
+    }
+
+    @Sendable func cancel(_ request: Request, context: BillingRequestContext) async throws -> CancellationBody {
+        let user = try context.requireUser()
+        let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
+        let input = try await decodeBody(CancelRequestBody.self, from: request, context: context)
+        guard input.confirm else { throw Problem.invalid("confirm must be true: read GET /v1/subscription/cancellation first, then confirm.") }
+        let standing = try await cancellations.cancel(userID: user.id, expectedRefund: input.expectedRefund, idempotencyKey: key, actor: "user:\(user.id.lowercased)")
+        return try cancellationBody(standing)
+    }
+
+    @Sendable func resume(_ request: Request, context: BillingRequestContext) async throws -> SubscriptionEnvelope {
+        let user = try context.requireUser()
+        let standing = try await cancellations.resume(userID: user.id, actor: "user:\(user.id.lowercased)")
+        return SubscriptionEnvelope(subscription: try await subscriptionBody(standing))
+    }
+
+    /// The renewal switch's request body.
+    struct AutoRenewRequestBody: Decodable {
+        var enabled: Bool
+    }
+
+    @Sendable func setAutoRenew(_ request: Request, context: BillingRequestContext) async throws -> SubscriptionEnvelope {
+        let user = try context.requireUser()
+        let input = try await decodeBody(AutoRenewRequestBody.self, from: request, context: context)
+        let standing = try await cancellations.setAutoRenew(userID: user.id, enabled: input.enabled, actor: "user:\(user.id.lowercased)")
+        return SubscriptionEnvelope(subscription: try await subscriptionBody(standing))
+    }
+
+    private var cancellations: SubscriptionCancellation { SubscriptionCancellation(services: services) }
+
+    private func subscriptionBody(_ standing: SubscriptionCancellation.Standing) async throws -> SubscriptionBody {
+        let plan = try await services.database.read { try await services.plans.plan(id: standing.subscription.planID, on: $0) }
+        return SubscriptionBody(standing, plan: plan, now: services.clock.now())
+    }
+
+    private func cancellationBody(_ standing: SubscriptionCancellation.Standing) throws -> CancellationBody {
+        guard let body = CancellationBody(standing, now: services.clock.now()) else {
+            throw BillingError.subscriptionNotCancelable(standing.subscription.effectiveStatus(at: services.clock.now()))
         }
+        return body
     }
 }
 
+extension CancellationBody: ResponseEncodable {}
 extension InvoiceBody: ResponseEncodable {}

@@ -1,4 +1,5 @@
 import Acquiring
+import Billing
 import BillingCore
 import Foundation
 import Storage
@@ -154,6 +155,76 @@ struct SubscriptionBody: Codable, Sendable {
     @NullEncoded var currentPeriod: PeriodBody?
     var autoRenew: Bool
     var cancelAtPeriodEnd: Bool
+    /// The cancellation that stands, once the viewer cancelled.
+    @NullEncoded var cancellation: CancellationBody?
+
+    init(_ standing: SubscriptionCancellation.Standing, plan: Plan?, now: Date) {
+        let subscription = standing.subscription
+        id = subscription.id.lowercased
+        status = subscription.effectiveStatus(at: now).rawValue
+        self.plan = plan.map(PlanBody.init)
+        currentPeriod = subscription.currentPeriod.map(PeriodBody.init)
+        autoRenew = subscription.autoRenew
+        cancelAtPeriodEnd = subscription.cancelAtPeriodEnd
+        cancellation = standing.cancellation == nil ? nil : CancellationBody(standing, now: now)
+    }
+}
+
+/// A cancellation as the API shows it: the quote before the viewer confirms (`state` `quote`),
+/// the record after (`canceled`), with a sentence saying what it means in Russian and English.
+struct CancellationBody: Codable, Sendable {
+    var state: String
+    var subscriptionId: String
+    var policy: String
+    var rule: String
+    var refund: MoneyBody
+    var unusedMonths: Int
+    var accessUntil: Date
+    @NullEncoded var canceledAt: Date?
+    /// none, pending, refunded or failed (we retry); null for a quote.
+    @NullEncoded var refundStatus: String?
+    var canResume: Bool
+    var refunds: [RefundBody]
+    var message: MessageBody
+
+    /// The cancellation that stands, else the quote; nil when there is neither.
+    init?(_ standing: SubscriptionCancellation.Standing, now: Date) {
+        let words: (PageLanguage) -> String
+        if let cancellation = standing.cancellation {
+            state = "canceled"
+            policy = cancellation.policy.rawValue
+            rule = cancellation.rule.rawValue
+            refund = MoneyBody(cancellation.refund)
+            unusedMonths = cancellation.unusedMonths
+            accessUntil = cancellation.accessUntil
+            canceledAt = cancellation.requestedAt
+            refundStatus = standing.refundState?.rawValue
+            canResume = cancellation.canResume(at: now)
+            words = { CancellationWording.sentence(rule: cancellation.rule, refund: cancellation.refund, unusedMonths: cancellation.unusedMonths, accessUntil: cancellation.accessUntil, refundState: standing.refundState, now: now, language: $0) }
+        } else if let quote = standing.quote {
+            state = "quote"
+            policy = standing.policy.rawValue
+            rule = quote.rule.rawValue
+            refund = MoneyBody(quote.refund)
+            unusedMonths = quote.unusedMonths
+            accessUntil = quote.accessUntil
+            canceledAt = nil
+            refundStatus = nil
+            canResume = false
+            words = { CancellationWording.sentence(rule: quote.rule, refund: quote.refund, unusedMonths: quote.unusedMonths, accessUntil: quote.accessUntil, refundState: nil, now: now, language: $0) }
+        } else {
+            return nil
+        }
+        subscriptionId = standing.subscription.id.lowercased
+        refunds = standing.refunds.map(RefundBody.init)
+        message = MessageBody(ru: words(.ru), en: words(.en))
+    }
+}
+
+/// The same words in both languages the service speaks.
+struct MessageBody: Codable, Sendable {
+    var ru: String
+    var en: String
 }
 
 /// What the movies API needs to decide whether a user may watch.

@@ -1,0 +1,212 @@
+import BillingCore
+import Foundation
+import PostgresNIO
+import Storage
+
+/// The viewer's end of a subscription: the cancellation quote, cancelling with its refund,
+/// taking a cancellation back, and the renewal switch. Every change locks the subscription row
+/// first, so concurrent requests queue there: however many ask, one cancellation and one refund
+/// come of it (and `cancellations_one_per_subscription` says so in the database too).
+public struct SubscriptionCancellation: Sendable {
+    let services: BillingServices
+
+    public init(services: BillingServices) {
+        self.services = services
+    }
+
+    /// A subscription as the viewer's account shows it.
+    public struct Standing: Sendable {
+        public var subscription: Subscription
+        /// The cancellation that stands, once the viewer cancelled.
+        public var cancellation: Cancellation?
+        /// The refunds the cancellation opened.
+        public var refunds: [Refund]
+        /// What cancelling now would give; nil when the subscription cannot be cancelled.
+        public var quote: CancellationQuote?
+        /// The policy the quote follows.
+        public var policy: RefundPolicy
+
+        /// Where the cancellation's money is.
+        public var refundState: CancellationRefundState? { cancellation?.refundState(refunds) }
+    }
+
+    /// The viewer's latest subscription with its cancellation or, while it runs, the quote.
+    public func standing(userID: UUID) async throws -> Standing? {
+        let now = services.clock.now()
+        return try await services.database.read { connection in
+            guard let subscription = try await services.subscriptions.latest(userID: userID, on: connection) else { return nil }
+            return try await standing(of: subscription, at: now, on: connection)
+        }
+    }
+
+    /// Cancels the viewer's subscription under the refund policy and refunds what it gives back.
+    /// `expectedRefund` is the amount the viewer saw: a quote that changed since (an hour passed,
+    /// a month turned) is refused rather than silently applied. Asking again (with the same key,
+    /// or any request once cancelled) answers with the cancellation that stands.
+    public func cancel(userID: UUID, expectedRefund: Int64?, idempotencyKey: String?, actor: String) async throws -> Standing {
+        let now = services.clock.now()
+        let (cancelled, refundIDs) = try await services.database.journaledTransaction { connection, journal -> (Standing, [UUID]) in
+            if let idempotencyKey, let earlier = try await services.cancellations.find(userID: userID, idempotencyKey: idempotencyKey, on: connection),
+               let subscription = try await services.subscriptions.lock(id: earlier.subscriptionID, on: connection) {
+                return (try await standing(of: subscription, at: now, on: connection), [])
+            }
+            guard var subscription = try await services.subscriptions.lockCurrent(userID: userID, on: connection) else {
+                // Access that ended at once was expired in the cancelling transaction.
+                if let latest = try await services.subscriptions.latest(userID: userID, on: connection),
+                   try await services.cancellations.standing(subscriptionID: latest.id, on: connection) != nil {
+                    return (try await standing(of: latest, at: now, on: connection), [])
+                }
+                throw BillingError.noSubscription
+            }
+            if subscription.status == .canceled {
+                return (try await standing(of: subscription, at: now, on: connection), [])
+            }
+            let status = subscription.effectiveStatus(at: now)
+            guard status == .active, let period = subscription.currentPeriod else { throw BillingError.subscriptionNotCancelable(status) }
+            let paid = try await refundableInvoices(subscription.id, at: now, locking: true, on: connection)
+            guard let quote = services.refundPolicy.quote(for: paid.map(\.refundable), at: now) else { throw BillingError.subscriptionNotCancelable(status) }
+            if let expectedRefund, expectedRefund != quote.refund.amount { throw BillingError.quoteChanged(refund: quote.refund) }
+
+            let cancellation = Cancellation(
+                id: UUID(), subscriptionID: subscription.id, userID: userID, policy: services.refundPolicy, rule: quote.rule, refund: quote.refund,
+                unusedMonths: quote.unusedMonths, accessUntil: min(quote.accessUntil, period.end), periodEnd: period.end,
+                autoRenewBefore: subscription.autoRenew, idempotencyKey: idempotencyKey, actor: actor, requestedAt: now
+            )
+            try await services.cancellations.insert(cancellation, on: connection)
+            var refunds: [Refund] = []
+            for share in quote.shares {
+                guard let attempt = paid.first(where: { $0.refundable.invoiceID == share.invoiceID })?.attempt else { continue }
+                refunds.append(try await RefundEngine(services: services).open(
+                    for: attempt, amount: share.amount, reason: .cancellation, comment: nil, actor: actor, cancellationID: cancellation.id,
+                    on: connection, journal: &journal
+                ))
+            }
+
+            guard case .move(let from, let to) = subscription.status.applying(.cancel) else { throw BillingError.subscriptionNotCancelable(status) }
+            subscription.status = to
+            subscription.autoRenew = false
+            subscription.cancelAtPeriodEnd = true
+            subscription.currentPeriod = BillingPeriod(start: period.start, end: max(period.start, cancellation.accessUntil))
+            try await services.subscriptions.update(subscription, on: connection)
+            journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.cancel.rawValue, actor: actor)
+            journal.enqueueEvent(type: "subscription.canceled", aggregateID: subscription.id, payload: EventPayload.canceled(subscription, cancellation))
+            // Refunded in full: access ends now, and the subscription with it.
+            _ = try await SubscriptionLapse(services: services).expire(&subscription, actor: actor, on: connection, journal: &journal)
+            return (Standing(subscription: subscription, cancellation: cancellation, refunds: refunds, quote: nil, policy: services.refundPolicy), refunds.map(\.id))
+        }
+        guard !refundIDs.isEmpty else { return cancelled }
+        // Sent after the commit, outside any lock; a crash in between leaves them for reconciliation.
+        for id in refundIDs { await RefundEngine(services: services).submit(id) }
+        return try await services.database.read { connection in
+            guard let subscription = try await services.subscriptions.find(id: cancelled.subscription.id, on: connection) else { return cancelled }
+            return try await standing(of: subscription, at: services.clock.now(), on: connection)
+        }
+    }
+
+    /// Takes back a cancellation that refunded nothing, before its access ends: the subscription
+    /// is active again and renews as it did before. Resuming an active subscription changes nothing.
+    public func resume(userID: UUID, actor: String) async throws -> Standing {
+        let now = services.clock.now()
+        return try await services.database.journaledTransaction { connection, journal in
+            guard var subscription = try await services.subscriptions.lockCurrent(userID: userID, on: connection) else { throw BillingError.noSubscription }
+            let cancellation = try await services.cancellations.standing(subscriptionID: subscription.id, on: connection)
+            if subscription.effectiveStatus(at: now) == .active, cancellation == nil {
+                return try await standing(of: subscription, at: now, on: connection)
+            }
+            guard subscription.status == .canceled, let cancellation, case .move(let from, let to) = subscription.status.applying(.resume) else {
+                throw BillingError.cannotResume("Only a cancelled subscription can be resumed; yours is \(subscription.effectiveStatus(at: now).rawValue).")
+            }
+            guard cancellation.canResume(at: now) else {
+                throw BillingError.cannotResume(cancellation.refund.amount > 0
+                    ? "The cancellation refunded money, so it cannot be taken back; subscribe again once access ends."
+                    : "Access ended \(cancellation.accessUntil.formatted(.iso8601)); subscribe again.")
+            }
+            subscription.status = to
+            subscription.autoRenew = cancellation.autoRenewBefore
+            subscription.cancelAtPeriodEnd = false
+            subscription.currentPeriod = subscription.currentPeriod.map { BillingPeriod(start: $0.start, end: cancellation.periodEnd) }
+            try await services.subscriptions.update(subscription, on: connection)
+            try await services.cancellations.markResumed(cancellation.id, at: now, on: connection)
+            journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.resume.rawValue, actor: actor)
+            journal.enqueueEvent(type: "subscription.resumed", aggregateID: subscription.id, payload: EventPayload.subscription(subscription))
+            return try await standing(of: subscription, at: now, on: connection)
+        }
+    }
+
+    /// Turns automatic renewal on or off for an active subscription; on needs a saved card.
+    public func setAutoRenew(userID: UUID, enabled: Bool, actor: String) async throws -> Standing {
+        let now = services.clock.now()
+        return try await services.database.journaledTransaction { connection, journal in
+            guard var subscription = try await services.subscriptions.lockCurrent(userID: userID, on: connection) else { throw BillingError.noSubscription }
+            let status = subscription.effectiveStatus(at: now)
+            guard status == .active else { throw BillingError.subscriptionNotCancelable(status) }
+            if subscription.autoRenew != enabled {
+                if enabled, try await services.paymentMethods.cards(userID: userID, on: connection).isEmpty { throw BillingError.noCardToRenew }
+                subscription.autoRenew = enabled
+                subscription.cancelAtPeriodEnd = !enabled
+                try await services.subscriptions.update(subscription, on: connection)
+                journal.recordTransition(entity: "subscription", id: subscription.id, from: status.rawValue, to: status.rawValue, event: enabled ? "auto_renew_on" : "auto_renew_off", actor: actor)
+            }
+            return try await standing(of: subscription, at: now, on: connection)
+        }
+    }
+
+    /// Opens new refunds for what a cancellation still owes after the acquirer refused its
+    /// refund, latest invoice first; returns their ids for sending.
+    func retryRefunds(of owing: Cancellation, actor: String) async throws -> [UUID] {
+        try await services.database.journaledTransaction { connection, journal in
+            guard try await services.subscriptions.lock(id: owing.subscriptionID, on: connection) != nil,
+                  let cancellation = try await services.cancellations.standing(subscriptionID: owing.subscriptionID, on: connection),
+                  cancellation.id == owing.id
+            else { return [] }
+            let refunds = try await services.refunds.list(cancellationID: cancellation.id, on: connection)
+            let owed = cancellation.unrefunded(refunds)
+            guard owed.amount > 0, !refunds.contains(where: { $0.status == .created || $0.status == .pending }) else { return [] }
+            let invoiceIDs = Set(refunds.compactMap(\.invoiceID))
+            let paid = try await refundableInvoices(cancellation.subscriptionID, at: nil, locking: true, on: connection).filter { invoiceIDs.contains($0.refundable.invoiceID) }
+            var opened: [UUID] = []
+            for share in RefundPolicy.allocate(owed, over: paid.map(\.refundable)) {
+                guard let attempt = paid.first(where: { $0.refundable.invoiceID == share.invoiceID })?.attempt else { continue }
+                let refund = try await RefundEngine(services: services).open(
+                    for: attempt, amount: share.amount, reason: .cancellation, comment: nil, actor: actor, cancellationID: cancellation.id,
+                    on: connection, journal: &journal
+                )
+                opened.append(refund.id)
+            }
+            return opened
+        }
+    }
+
+    /// A paid invoice with the attempt that paid it and what of it can still be refunded.
+    private struct PaidInvoice {
+        var refundable: RefundableInvoice
+        var attempt: PaymentAttempt
+    }
+
+    /// The subscription's paid invoices whose period runs past `now` (all of them when nil); with
+    /// `locking`, their attempts and refunds are locked, so what is refundable stays so.
+    private func refundableInvoices(_ subscriptionID: UUID, at now: Date?, locking: Bool, on connection: PostgresConnection) async throws -> [PaidInvoice] {
+        var found: [PaidInvoice] = []
+        for invoice in try await services.invoices.paidRunning(subscriptionID: subscriptionID, at: now ?? .distantPast, on: connection) {
+            guard let attemptID = invoice.paidAttemptID, let period = invoice.period, let paidAt = invoice.paidAt,
+                  let plan = try await services.plans.plan(id: invoice.planID, on: connection),
+                  let attempt = try await locking ? services.attempts.lock(id: attemptID, on: connection) : services.attempts.find(id: attemptID, on: connection)
+            else { continue }
+            let refunds = try await locking ? services.refunds.lockAll(attemptID: attemptID, on: connection) : services.refunds.list(attemptID: attemptID, on: connection)
+            let paid = PaidPeriod(period: period, months: plan.periodMonths, price: invoice.amount, paidAt: paidAt)
+            found.append(PaidInvoice(refundable: RefundableInvoice(invoiceID: invoice.id, paid: paid, refundable: refundableAmount(of: attempt.amount, after: refunds)), attempt: attempt))
+        }
+        return found
+    }
+
+    private func standing(of subscription: Subscription, at now: Date, on connection: PostgresConnection) async throws -> Standing {
+        let cancellation = try await services.cancellations.standing(subscriptionID: subscription.id, on: connection)
+        let refunds = try await cancellation.asyncFlatMap { try await services.refunds.list(cancellationID: $0.id, on: connection) } ?? []
+        var quote: CancellationQuote?
+        if cancellation == nil, subscription.effectiveStatus(at: now) == .active {
+            let paid = try await refundableInvoices(subscription.id, at: now, locking: false, on: connection)
+            quote = services.refundPolicy.quote(for: paid.map(\.refundable), at: now)
+        }
+        return Standing(subscription: subscription, cancellation: cancellation, refunds: refunds, quote: quote, policy: services.refundPolicy)
+    }
+}

@@ -1,0 +1,221 @@
+import BillingCore
+import Foundation
+import Testing
+
+/// A viewer cancels: the quote, one cancellation and one refund however often it is asked,
+/// resuming, and a refused refund retried; against the sandbox over HTTP and a real PostgreSQL.
+/// Every test ends with the audit (`withTestDatabase`).
+@Suite("Cancelling a subscription")
+struct CancellationTests {
+    func call(_ stack: LiveStack, _ method: String, _ path: String, _ viewer: Viewer, json: [String: Any]? = nil, key: String? = nil) async throws -> LiveStack.Exchange {
+        let headers = [("Authorization", "Bearer \(viewer.token)")] + (key.map { [("Idempotency-Key", $0)] } ?? [])
+        return switch method {
+        case "POST": try await stack.post(stack.billingURL + path, json: json ?? [:], headers: headers)
+        case "PUT": try await stack.put(stack.billingURL + path, json: json ?? [:], headers: headers)
+        default: try await stack.get(stack.billingURL + path, headers: headers)
+        }
+    }
+
+    func entitled(_ stack: LiveStack, _ viewer: Viewer) async throws -> Bool? {
+        try await stack.get(stack.billingURL + "/internal/v1/entitlements/\(viewer.id.lowercased)", headers: [("Authorization", "Bearer \(TestServer.internalToken)")]).json["active"] as? Bool
+    }
+
+    func refundAmount(_ body: [String: Any]) -> Int? {
+        (body["refund"] as? [String: Any])?["amount"] as? Int
+    }
+
+    /// Polls the cancellation until its refund has an outcome.
+    func settled(_ stack: LiveStack, _ viewer: Viewer) async throws -> [String: Any] {
+        for _ in 0..<100 {
+            let body = try await call(stack, "GET", "/v1/subscription/cancellation", viewer).json
+            if body["refund_status"] as? String != "pending" { return body }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw LiveStackError(message: "the cancellation's refund did not settle")
+    }
+
+    @Test("ten concurrent cancels, with keys and without, make one cancellation and one refund: all back within the first hour, access ends")
+    func concurrentCancels() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (viewer, _) = try await stack.purchase()
+                let quote = try await call(stack, "GET", "/v1/subscription/cancellation", viewer)
+                #expect(quote.status == 200)
+                #expect(quote.json["state"] as? String == "quote")
+                #expect(quote.json["rule"] as? String == "within_first_hour")
+                #expect(refundAmount(quote.json) == 29900)
+                let message = try #require(quote.json["message"] as? [String: String])
+                #expect(message["en"]?.contains("RUB 299.00") == true)
+                #expect(message["ru"]?.contains("299,00 ₽") == true)
+
+                let answers = try await withThrowingTaskGroup(of: LiveStack.Exchange.self) { group in
+                    for index in 0..<10 {
+                        group.addTask {
+                            try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true, "expected_refund": 29900], key: index % 3 == 0 ? nil : "cancel-\(index % 2)")
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(answers.map(\.status) == Array(repeating: 200, count: 10), "\(answers.map(\.body))")
+                #expect(Set(answers.compactMap { $0.json["state"] as? String }) == ["canceled"])
+                #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'cancellation' AND amount = 29900") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE direction = 'request' AND operation = '/payments/refund'") == 1)
+
+                let done = try await settled(stack, viewer)
+                #expect(done["refund_status"] as? String == "refunded")
+                #expect((done["message"] as? [String: String])?["en"]?.contains("has been refunded") == true)
+                #expect(try await entitled(stack, viewer) == false)
+                let subscription = try #require(try await call(stack, "GET", "/v1/subscription", viewer).json["subscription"] as? [String: Any])
+                #expect(subscription["status"] as? String == "expired", "access refunded in full ends at once")
+                #expect((subscription["cancellation"] as? [String: Any])?["access_until"] != nil)
+                for (type, count) in [("subscription.canceled", 1), ("refund.succeeded", 1), ("subscription.expired", 1)] {
+                    #expect(try await database.count(.init(unsafeSQL: "SELECT count(*)::int FROM outbox_events WHERE type = '\(type)'")) == count, "\(type)")
+                }
+                #expect(try await database.count("SELECT count(*)::int FROM state_transitions WHERE entity = 'subscription' AND event IN ('cancel', 'expire')") == 2)
+            }
+        }
+    }
+
+    @Test("after the first hour a 1-month plan refunds nothing, keeps access to the period's end, and can be resumed; a changed quote is refused")
+    func cancelThenResume() async throws {
+        let clock = TestClock()
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, invoice) = try await stack.purchase()
+                let periodEnd = try #require((invoice["period"] as? [String: Any])?["end"] as? String)
+                let renewOn = try await call(stack, "PUT", "/v1/subscription/auto-renew", viewer, json: ["enabled": true])
+                #expect(renewOn.status == 200)
+                #expect((renewOn.json["subscription"] as? [String: Any])?["auto_renew"] as? Bool == true)
+
+                // The viewer saw "all back" and confirms two hours later: the quote has changed.
+                clock.advance(by: 2 * 3600)
+                let stale = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true, "expected_refund": 29900])
+                #expect(stale.status == 409)
+                #expect(stale.body.contains("quote-changed"))
+                let quote = try await call(stack, "GET", "/v1/subscription/cancellation", viewer).json
+                #expect(quote["rule"] as? String == "nothing_unused")
+                #expect(refundAmount(quote) == 0)
+                #expect(quote["access_until"] as? String == periodEnd)
+
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true, "expected_refund": 0], key: "first")
+                #expect(cancelled.status == 200)
+                #expect(cancelled.json["refund_status"] as? String == "none")
+                #expect(cancelled.json["can_resume"] as? Bool == true)
+                #expect(try await entitled(stack, viewer) == true, "a cancelled subscription entitles until its access date")
+                let after = try #require(try await call(stack, "GET", "/v1/subscription", viewer).json["subscription"] as? [String: Any])
+                #expect(after["status"] as? String == "canceled")
+                #expect(after["auto_renew"] as? Bool == false)
+                #expect(try await call(stack, "PUT", "/v1/subscription/auto-renew", viewer, json: ["enabled": true]).status == 409)
+
+                let resumed = try await call(stack, "POST", "/v1/subscription/resume", viewer)
+                #expect(resumed.status == 200)
+                let active = try #require(resumed.json["subscription"] as? [String: Any])
+                #expect(active["status"] as? String == "active")
+                #expect(active["auto_renew"] as? Bool == true, "renewal is back as it was")
+                #expect(active["cancellation"] is NSNull)
+                #expect((active["current_period"] as? [String: Any])?["end"] as? String == periodEnd)
+                #expect(try await call(stack, "POST", "/v1/subscription/resume", viewer).status == 200, "resuming an active subscription changes nothing")
+                #expect(try await database.count("SELECT count(*)::int FROM state_transitions WHERE entity = 'subscription' AND event = 'resume'") == 1)
+
+                // The first cancel retried with its key answers with that (resumed) cancellation, not a new one.
+                let retried = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true], key: "first")
+                #expect(retried.status == 200)
+                #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 1)
+                #expect(try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true], key: "second").status == 200)
+                #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 2)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 0)
+            }
+        }
+    }
+
+    @Test("a refund the acquirer refuses shows as failed, we will retry; reconciliation refunds it once")
+    func refusedRefundIsRetried() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (viewer, _) = try await stack.purchase()
+                try await stack.setFaults(["refundDecline": "Not enough money on the terminal"])
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                #expect(cancelled.status == 200)
+                #expect(cancelled.json["refund_status"] as? String == "failed")
+                #expect((cancelled.json["message"] as? [String: String])?["en"]?.contains("failed; we will retry") == true)
+                #expect((cancelled.json["message"] as? [String: String])?["ru"]?.contains("мы повторим попытку") == true)
+                #expect(try await entitled(stack, viewer) == false)
+
+                #expect(await stack.reconcile().refundsRetried == 0, "not before the retry delay")
+                try await stack.setFaults([:])
+                let summary = await stack.reconcile(refundRetryAfter: 0)
+                #expect(summary.refundsRetried == 1)
+                let done = try await settled(stack, viewer)
+                #expect(done["refund_status"] as? String == "refunded")
+                #expect((done["refunds"] as? [[String: Any]])?.compactMap { $0["status"] as? String } == ["failed", "refunded"])
+                #expect(await stack.reconcile(refundRetryAfter: 0).refundsRetried == 0, "nothing is owed any more")
+                #expect(try await database.count("SELECT COALESCE(sum(amount), 0)::int FROM refunds WHERE status = 'refunded'") == 29900)
+            }
+        }
+    }
+
+    @Test("12 months cancelled 3.5 months in: 8 months back, rounded down to the kopeck; access to the end of month 4")
+    func twelveMonths() async throws {
+        let clock = TestClock()
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, invoice) = try await stack.purchase(plan: "premium_12m")
+                let start = try #require(((invoice["period"] as? [String: Any])?["start"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+                clock.advance(by: 106 * 86_400)
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                #expect(cancelled.json["rule"] as? String == "unused_months")
+                #expect(cancelled.json["unused_months"] as? Int == 8)
+                #expect(refundAmount(cancelled.json) == 269000 * 8 / 12)
+                let accessUntil = try #require((cancelled.json["access_until"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
+                #expect(abs(accessUntil.timeIntervalSince(BillingPeriod(start: start, months: 4).end)) < 1)
+                #expect(try await settled(stack, viewer)["refund_status"] as? String == "refunded")
+                #expect(try await entitled(stack, viewer) == true, "access lasts to the end of month 4")
+                #expect(try await call(stack, "POST", "/v1/subscription/resume", viewer).body.contains("cannot-resume"))
+            }
+        }
+    }
+
+    @Test("policy none: nothing back even in the first hour, access to the period's end")
+    func policyNone() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database, refundPolicy: .none) { stack in
+                let (viewer, _) = try await stack.purchase()
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                #expect(cancelled.json["policy"] as? String == "none")
+                #expect(cancelled.json["rule"] as? String == "no_refunds")
+                #expect(refundAmount(cancelled.json) == 0)
+                #expect(try await entitled(stack, viewer) == true)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 0)
+            }
+        }
+    }
+
+    @Test("bad requests: no subscription 404, unconfirmed or mistyped 422, a bad key 400, unpaid 409")
+    func badRequests() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let stranger = try await Viewer.make()
+                #expect(try await call(stack, "GET", "/v1/subscription/cancellation", stranger).status == 404)
+                #expect(try await call(stack, "POST", "/v1/subscription/cancel", stranger, json: ["confirm": true]).status == 404)
+                #expect(try await call(stack, "POST", "/v1/subscription/resume", stranger).status == 404)
+                #expect(try await call(stack, "PUT", "/v1/subscription/auto-renew", stranger, json: ["enabled": false]).status == 404)
+
+                let (viewer, _) = try await stack.purchase()
+                #expect(try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": false]).status == 422)
+                #expect(try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": "yes"]).status == 422)
+                #expect(try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: [:]).status == 422)
+                #expect(try await call(stack, "PUT", "/v1/subscription/auto-renew", viewer, json: ["enabled": 1]).status == 422)
+                #expect(try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true], key: "bad key").status == 400)
+                #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 0)
+
+                let unpaid = try await Viewer.make()
+                _ = try await stack.post(stack.billingURL + "/v1/checkout", json: ["plan_id": "premium_1m"], headers: [("Authorization", "Bearer \(unpaid.token)")])
+                let pending = try await call(stack, "POST", "/v1/subscription/cancel", unpaid, json: ["confirm": true])
+                #expect(pending.status == 409)
+                #expect(pending.body.contains("subscription-not-cancelable"))
+            }
+        }
+    }
+}
