@@ -1,3 +1,4 @@
+import Billing
 import BillingCore
 import Foundation
 import Testing
@@ -80,7 +81,7 @@ struct CancellationTests {
 
     @Test("after the first hour a 1-month plan refunds nothing, keeps access to the period's end, and can be resumed; a changed quote is refused")
     func cancelThenResume() async throws {
-        let clock = TestClock()
+        let clock = OffsetClock()
         try await withTestDatabase { database in
             try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
                 let (viewer, invoice) = try await stack.purchase()
@@ -158,7 +159,7 @@ struct CancellationTests {
 
     @Test("12 months cancelled 3.5 months in: 8 months back, rounded down to the kopeck; access to the end of month 4")
     func twelveMonths() async throws {
-        let clock = TestClock()
+        let clock = OffsetClock()
         try await withTestDatabase { database in
             try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
                 let (viewer, invoice) = try await stack.purchase(plan: "premium_12m")

@@ -1,3 +1,4 @@
+import Billing
 import Foundation
 import HummingbirdTesting
 import NIOCore
@@ -29,7 +30,7 @@ struct OpenAPITests {
         try await withTestDatabase { database in
             let router = try await buildRouter(
                 configuration: TestServer.configuration(), database: database, httpClient: .shared,
-                metricsRegistry: PrometheusCollectorRegistry(), logger: testLogger
+                metricsRegistry: PrometheusCollectorRegistry(), clockControl: OffsetClock(), logger: testLogger
             )
             let served = Set(router.routes.map { route in
                 let path = route.path.description.split(separator: "/").map { segment in

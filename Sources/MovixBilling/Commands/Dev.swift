@@ -60,8 +60,10 @@ struct Dev: AsyncParsableCommand {
         let sandbox: SandboxConfiguration
         let databaseConfiguration: PostgresClient.Configuration
         let serving: ServingDatabase
+        let clockControl: OffsetClock?
         do {
             server = try settings.serverConfiguration(demoUserID: Self.demoUserID)
+            clockControl = try settings.clock(default: "offset")
             sandbox = try settings.sandboxConfiguration()
             databaseConfiguration = try settings.databaseConfiguration()
             serving = try settings.servingDatabase()
@@ -75,13 +77,14 @@ struct Dev: AsyncParsableCommand {
 
         let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
         let (client, database) = serving.connect(logger: logger)
+        let clock = clockControl?.billingClock ?? .system
         let reconciliation = PeriodicReconciliation(
-            reconciliation: Reconciliation(services: makeBillingServices(cloudPayments: server.cloudPayments, database: database, httpClient: .shared, logger: logger), grace: 60),
+            reconciliation: Reconciliation(services: makeBillingServices(cloudPayments: server.cloudPayments, database: database, httpClient: .shared, clock: clock, refundPolicy: server.refundPolicy, logger: logger), grace: 60),
             interval: .seconds(60), logger: logger
         )
         let api = try await buildApplication(
             configuration: server, database: database,
-            httpClient: .shared, metricsRegistry: registry, logger: logger,
+            httpClient: .shared, metricsRegistry: registry, clock: clock, clockControl: clockControl, logger: logger,
             onServerRunning: { Self.printBanner(server: server, sandboxPort: sandbox.port, token: token) }
         )
         let services = ServiceGroup(configuration: .init(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import Billing
 import Hummingbird
 import PostgresNIO
 import Server
@@ -16,8 +17,10 @@ struct Serve: AsyncParsableCommand {
         let server: ServerConfiguration
         let databaseConfiguration: PostgresClient.Configuration
         let serving: ServingDatabase
+        let clockControl: OffsetClock?
         do {
             server = try settings.serverConfiguration()
+            clockControl = try settings.clock(default: "system")
             databaseConfiguration = try settings.databaseConfiguration()
             serving = try settings.servingDatabase()
         } catch { exitWithConfigurationError(error) }
@@ -32,7 +35,7 @@ struct Serve: AsyncParsableCommand {
         let (client, database) = serving.connect(logger: logger)
         let app = try await buildApplication(
             configuration: server, database: database,
-            httpClient: .shared, metricsRegistry: registry, logger: logger
+            httpClient: .shared, metricsRegistry: registry, clock: clockControl?.billingClock ?? .system, clockControl: clockControl, logger: logger
         )
         let services = ServiceGroup(configuration: .init(
             services: [.init(service: client), .init(service: app)],

@@ -1,4 +1,5 @@
 import Acquiring
+import Billing
 import BillingCore
 import Foundation
 import Logging
@@ -83,6 +84,16 @@ extension Settings {
             limits: try httpLimits(),
             refundPolicy: try refundPolicy()
         )
+    }
+
+    /// `MOVIX_CLOCK`: `system`, or `offset` for a clock that `POST /internal/v1/clock/advance`
+    /// moves ahead (nil for the system clock).
+    func clock(default fallback: String) throws -> OffsetClock? {
+        switch optional("MOVIX_CLOCK") ?? fallback {
+        case "system": return nil
+        case "offset": return OffsetClock()
+        case let other: throw SettingError(name: "MOVIX_CLOCK", problem: "must be system or offset, got \"\(other)\"")
+        }
     }
 
     /// `MOVIX_REFUND_POLICY`: `prorated` (the default) or `none`.

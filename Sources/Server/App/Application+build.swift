@@ -18,10 +18,11 @@ public func buildApplication(
     httpClient: HTTPClient,
     metricsRegistry: PrometheusCollectorRegistry,
     clock: BillingClock = .system,
+    clockControl: OffsetClock? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) async throws -> some ApplicationProtocol {
-    let router = try await buildRouter(configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry, clock: clock, logger: logger)
+    let router = try await buildRouter(configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry, clock: clock, clockControl: clockControl, logger: logger)
     let limits = configuration.limits
     return Application(
         router: router,
@@ -36,12 +37,14 @@ public func buildApplication(
 }
 
 /// Every route of the service with its middleware; the OpenAPI test reads its route list.
+/// `clockControl`, the clock behind `clock` when it may be moved, adds the route that moves it.
 public func buildRouter(
     configuration: ServerConfiguration,
     database: Database,
     httpClient: HTTPClient,
     metricsRegistry: PrometheusCollectorRegistry,
     clock: BillingClock = .system,
+    clockControl: OffsetClock? = nil,
     logger: Logger
 ) async throws -> Router<BillingRequestContext> {
     let services = makeBillingServices(cloudPayments: configuration.cloudPayments, database: database, httpClient: httpClient, clock: clock, refundPolicy: configuration.refundPolicy, logger: logger)
@@ -66,11 +69,14 @@ public func buildRouter(
     let internalAPI = router.group("internal/v1").add(middleware: InternalTokenMiddleware(token: configuration.internalToken))
     EntitlementsController(services: services).addRoutes(to: internalAPI)
     OperatorController(services: services).addRoutes(to: internalAPI)
+    if let clockControl { ClockController(clock: clockControl).addRoutes(to: internalAPI) }
 
     WebhooksController(notifications: NotificationService(services: services)).addRoutes(to: router.group("webhooks"))
     let headers = PageSecurityHeaders(widgetScriptURL: configuration.cloudPayments.widgetScriptURL, webOrigin: configuration.webOrigin)
     PaymentPageController(services: services, templates: templates, links: links, watchURL: configuration.watchURL, securityHeaders: headers)
         .addRoutes(to: router.group("pay"))
+    AccountPageController(services: services, templates: templates, links: links, securityHeaders: headers)
+        .addRoutes(to: router.group("account"))
     if let demoUserID = configuration.demoUserID {
         DemoController(services: services, templates: templates, links: links, demoUserID: demoUserID)
             .addRoutes(to: router.group("demo"))

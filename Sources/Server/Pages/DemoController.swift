@@ -31,7 +31,8 @@ struct DemoController {
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
             plans: until == nil ? plans.map { DemoPlanModel(code: $0.code, title: language.planTitle(tier: $0.tier, months: $0.periodMonths), price: PaymentPageController.format($0.price, language)) } : [],
             userId: demoUserID.lowercased,
-            subscribedUntil: until.map { language.date($0) }
+            subscribedUntil: until.map { language.date($0) },
+            accountUrl: links.accountURL(for: demoUserID, language: language)
         )
         guard let html = templates.render(model, withTemplate: "demo") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The demo page template is missing.") }
         return HTML(html: html)
@@ -62,6 +63,8 @@ struct DemoPageModel {
     var userId: String
     /// When the demo user's subscription runs out, if they have one.
     var subscribedUntil: String?
+    /// The demo user's account page.
+    var accountUrl: String
 }
 
 /// One plan on the demo page.

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// An HTML page response.
@@ -7,4 +8,9 @@ struct HTML: ResponseGenerator {
     func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: .init(string: html)))
     }
+}
+
+/// JSON for a page's script that cannot close the `<script>` element it sits in.
+func scriptSafeJSON(_ value: some Encodable) throws -> String {
+    String(decoding: try JSONEncoder().encode(value), as: UTF8.self).replacingOccurrences(of: "<", with: "\\u003c")
 }

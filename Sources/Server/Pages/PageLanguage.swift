@@ -17,7 +17,7 @@ enum PageLanguage: String, Sendable {
         }
     }
 
-    /// Every text the payment and demo pages show.
+    /// Every text the payment, demo and account pages show.
     var texts: [String: String] {
         switch self {
         case .ru: [
@@ -44,6 +44,30 @@ enum PageLanguage: String, Sendable {
             "demoSubscribed": "Подписка Movix Premium действует до",
             "months": "мес.",
             "other": "English",
+            "accountTitle": "Моя подписка Movix",
+            "accountLink": "Моя подписка",
+            "noSubscription": "У вас нет подписки.",
+            "period": "Период",
+            "autoRenew": "Автопродление",
+            "autoRenewOn": "включено",
+            "autoRenewOff": "выключено",
+            "turnOn": "Включить",
+            "turnOff": "Выключить",
+            "cancelSubscription": "Отменить подписку",
+            "confirmCancel": "Подтвердить отмену",
+            "resume": "Возобновить подписку",
+            "quoteChanged": "Сумма изменилась, пока страница была открыта. Проверьте её и подтвердите снова.",
+            "payments": "Платежи",
+            "noPayments": "Платежей пока нет.",
+            "date": "Дата",
+            "subscription_pending": "Ожидает оплаты",
+            "subscription_active": "Активна",
+            "subscription_past_due": "Платёж просрочен",
+            "subscription_canceled": "Отменена",
+            "subscription_expired": "Завершена",
+            "refund_pending": "Возврат в пути",
+            "refund_refunded": "Возвращено",
+            "refund_failed": "Возврат не прошёл, повторим",
         ]
         case .en: [
             "title": "Pay for Movix",
@@ -69,6 +93,30 @@ enum PageLanguage: String, Sendable {
             "demoSubscribed": "Your Movix Premium subscription runs until",
             "months": "mo.",
             "other": "Русский",
+            "accountTitle": "My Movix subscription",
+            "accountLink": "My subscription",
+            "noSubscription": "You have no subscription.",
+            "period": "Period",
+            "autoRenew": "Auto-renew",
+            "autoRenewOn": "on",
+            "autoRenewOff": "off",
+            "turnOn": "Turn on",
+            "turnOff": "Turn off",
+            "cancelSubscription": "Cancel subscription",
+            "confirmCancel": "Confirm cancellation",
+            "resume": "Resume subscription",
+            "quoteChanged": "The amount changed while the page was open. Check it and confirm again.",
+            "payments": "Payments",
+            "noPayments": "No payments yet.",
+            "date": "Date",
+            "subscription_pending": "Awaiting payment",
+            "subscription_active": "Active",
+            "subscription_past_due": "Payment overdue",
+            "subscription_canceled": "Cancelled",
+            "subscription_expired": "Ended",
+            "refund_pending": "Refund on its way",
+            "refund_refunded": "Refunded",
+            "refund_failed": "Refund failed, we will retry",
         ]
         }
     }

@@ -1,11 +1,25 @@
 import Crypto
 import Foundation
 
-/// A short-lived capability for one invoice's payment page: whoever holds the page link may look
-/// at it and pay with a new card at the acquirer, but charging a saved card or starting a new
-/// invoice needs this token, which comes only with a link our API just handed to the viewer.
-/// It also serves as the page's CSRF token: another site cannot read it.
+/// A short-lived capability for a page, which comes only with a link our API or one of our pages
+/// just handed to the viewer. On an invoice's payment page whoever holds the link may look and pay
+/// with a new card at the acquirer, but charging a saved card or starting a new invoice needs the
+/// token; a viewer's account page shows and does nothing without it. It also serves as the pages'
+/// CSRF token: another site cannot read it.
 struct PageToken: Sendable {
+    /// What a token opens.
+    enum Subject {
+        case invoice(UUID)
+        case account(UUID)
+
+        var text: String {
+            switch self {
+            case .invoice(let id): "pay:\(id.lowercased)"
+            case .account(let userID): "account:\(userID.lowercased)"
+            }
+        }
+    }
+
     /// How long a link's token lets the page act.
     static let lifetime: TimeInterval = 60 * 60
 
@@ -16,28 +30,28 @@ struct PageToken: Sendable {
         key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Data("movix-page-token".utf8), using: SymmetricKey(data: Data(secret.utf8))))
     }
 
-    /// `<expiry unix seconds>.<base64url HMAC of invoice and expiry>`.
-    func issue(invoiceID: UUID, now: Date) -> String {
+    /// `<expiry unix seconds>.<base64url HMAC of subject and expiry>`.
+    func issue(for subject: Subject, now: Date) -> String {
         let expiry = Int64(now.addingTimeInterval(Self.lifetime).timeIntervalSince1970)
-        return "\(expiry).\(mac(invoiceID: invoiceID, expiry: expiry))"
+        return "\(expiry).\(mac(subject, expiry: expiry))"
     }
 
-    /// Whether `token` was issued for this invoice and has not expired; comparison in constant time.
-    func isValid(_ token: String?, invoiceID: UUID, now: Date) -> Bool {
+    /// Whether `token` was issued for this subject and has not expired; comparison in constant time.
+    func isValid(_ token: String?, for subject: Subject, now: Date) -> Bool {
         guard let token, let dot = token.firstIndex(of: "."), token[..<dot].allSatisfy({ $0.isASCII && $0.isNumber }),
               !token.hasPrefix("0"), let expiry = Int64(token[..<dot]),
               Double(expiry) > now.timeIntervalSince1970,
               let given = Data(base64URL: String(token[token.index(after: dot)...]))
         else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: message(invoiceID: invoiceID, expiry: expiry), using: key)
+        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: message(subject, expiry: expiry), using: key)
     }
 
-    private func message(invoiceID: UUID, expiry: Int64) -> Data {
-        Data("pay:\(invoiceID.uuidString.lowercased()):\(expiry)".utf8)
+    private func message(_ subject: Subject, expiry: Int64) -> Data {
+        Data("\(subject.text):\(expiry)".utf8)
     }
 
-    private func mac(invoiceID: UUID, expiry: Int64) -> String {
-        Data(HMAC<SHA256>.authenticationCode(for: message(invoiceID: invoiceID, expiry: expiry), using: key)).base64URLEncodedString()
+    private func mac(_ subject: Subject, expiry: Int64) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: message(subject, expiry: expiry), using: key)).base64URLEncodedString()
     }
 }
 

@@ -1,7 +1,8 @@
 import Billing
 import Foundation
+import Hummingbird
 
-/// Builds payment page links: the public address, the invoice, and a fresh page token.
+/// Builds page links: the public address, the invoice or the viewer, and a fresh page token.
 struct PaymentLinks: Sendable {
     let publicURL: String
     let tokens: PageToken
@@ -9,12 +10,29 @@ struct PaymentLinks: Sendable {
 
     func url(for invoiceID: UUID, language: PageLanguage? = nil) -> String {
         let lang = language.map { "&lang=\($0.rawValue)" } ?? ""
-        return "\(publicURL)/pay/\(invoiceID.lowercased)?t=\(tokens.issue(invoiceID: invoiceID, now: clock.now()))\(lang)"
+        return "\(publicURL)/pay/\(invoiceID.lowercased)?t=\(tokens.issue(for: .invoice(invoiceID), now: clock.now()))\(lang)"
+    }
+
+    /// The viewer's account page.
+    func accountURL(for userID: UUID, language: PageLanguage? = nil) -> String {
+        let lang = language.map { "&lang=\($0.rawValue)" } ?? ""
+        return "\(publicURL)/account/\(userID.lowercased)?t=\(tokens.issue(for: .account(userID), now: clock.now()))\(lang)"
     }
 
     /// The origin (scheme, host and port) pages are served from, for the Origin check on POSTs.
     var origin: String {
         guard let url = URLComponents(string: publicURL), let scheme = url.scheme, let host = url.host else { return publicURL }
         return "\(scheme)://\(host)" + (url.port.map { ":\($0)" } ?? "")
+    }
+
+    /// Lets a page's POST act when it comes from our own origin with a current token for
+    /// `subject`; 403 otherwise.
+    func authorize(_ request: Request, token: String?, for subject: PageToken.Subject) throws {
+        if let origin = request.headers[.origin], origin != self.origin {
+            throw Problem(.forbidden, type: "cross-origin", title: "Cross-origin request", detail: "Page actions are accepted from \(self.origin) only.")
+        }
+        guard tokens.isValid(token, for: subject, now: clock.now()) else {
+            throw Problem(.forbidden, type: "page-token-invalid", title: "Link expired", detail: "This page needs a current link; open it from the Movix app again.")
+        }
     }
 }

@@ -42,7 +42,7 @@ struct PaymentPageController {
             return (invoice, plan, cards)
         }
         let pageToken = request.uri.queryParameters.get("t")
-        let mayAct = links.tokens.isValid(pageToken, invoiceID: invoice.id, now: services.clock.now())
+        let mayAct = links.tokens.isValid(pageToken, for: .invoice(invoice.id), now: services.clock.now())
         let display = PageStatus(invoice)
         // A pending invoice stays payable: an attempt left at 3-D Secure must not block another
         // card, and should both succeed, the second is refunded automatically.
@@ -62,7 +62,8 @@ struct PaymentPageController {
             isPaid: invoice.status == .paid, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct,
             savedCards: mayAct ? cards.map { SavedCardModel(id: $0.id.lowercased, label: $0.label) } : [],
             hasSavedCards: mayAct && !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
-            configJSON: try PageConfig.scriptSafeJSON(config), watchUrl: watchURL, invoiceId: invoice.id.lowercased,
+            configJSON: try scriptSafeJSON(config), watchUrl: watchURL,
+            accountUrl: mayAct ? links.accountURL(for: invoice.userID, language: language) : nil, invoiceId: invoice.id.lowercased,
             pageToken: mayAct ? pageToken ?? "" : "", nonce: securityHeaders.nonce()
         )
         guard let html = templates.render(model, withTemplate: "pay") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The payment page template is missing.") }
@@ -106,12 +107,7 @@ struct PaymentPageController {
     private func authorizeAction(_ request: Request, _ context: BillingRequestContext, token: String?) throws -> UUID {
         let rawID = try context.parameters.require("id")
         guard let invoiceID = UUID(uuidString: rawID) else { throw Problem.notFound("No invoice \(rawID).") }
-        if let origin = request.headers[.origin], origin != links.origin {
-            throw Problem(.forbidden, type: "cross-origin", title: "Cross-origin request", detail: "Payment page actions are accepted from \(links.origin) only.")
-        }
-        guard links.tokens.isValid(token, invoiceID: invoiceID, now: services.clock.now()) else {
-            throw Problem(.forbidden, type: "page-token-invalid", title: "Payment link expired", detail: "This action needs a current payment link; open the payment from the Movix app again.")
-        }
+        try links.authorize(request, token: token, for: .invoice(invoiceID))
         return invoiceID
     }
 
@@ -161,12 +157,6 @@ struct PageConfig: Encodable {
     var pageToken: String?
     var widget: [String: WidgetValue]
     var texts: [String: String]
-
-    /// JSON that cannot close the `<script>` element it sits in.
-    static func scriptSafeJSON(_ config: PageConfig) throws -> String {
-        let json = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
-        return json.replacingOccurrences(of: "<", with: "\\u003c")
-    }
 }
 
 /// The values the `pay` template renders.
@@ -188,6 +178,9 @@ struct PaymentPageModel {
     var widgetScriptUrl: String
     var configJSON: String
     var watchUrl: String
+    /// The viewer's account page, offered once paid; only with a valid page token, since the
+    /// account is personal and the payment link may have been passed on.
+    var accountUrl: String?
     var invoiceId: String
     var pageToken: String
     /// The CSP nonce of the page's own script.

@@ -1,0 +1,106 @@
+import Acquiring
+import Billing
+import BillingCore
+import Foundation
+import Hummingbird
+import Mustache
+import Storage
+
+/// The viewer's account page: the subscription and its period, the renewal switch, payments with
+/// their refunds, and cancelling (the quote, a confirmation, then the refund's status live). All
+/// of it is personal, so unlike the payment page it shows and does nothing without the link's
+/// account token (`PageToken`), which the payment page and the demo hand out. Its forms work
+/// without JavaScript; the script only keeps a pending refund's status current.
+struct AccountPageController {
+    let services: BillingServices
+    let templates: MustacheLibrary
+    let links: PaymentLinks
+    let securityHeaders: PageSecurityHeaders
+
+    func addRoutes(to group: RouterGroup<BillingRequestContext>) {
+        group.get(":user", use: page)
+        group.get(":user/cancellation", use: cancellationStatus)
+        group.post(":user/cancel", use: cancel)
+        group.post(":user/resume", use: resume)
+        group.post(":user/auto-renew", use: setAutoRenew)
+    }
+
+    @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let language = PageLanguage(request: request)
+        let token = request.uri.queryParameters.get("t")
+        let userID = try authorizedUser(context, token: token)
+        let now = services.clock.now()
+        let standing = try await SubscriptionCancellation(services: services).standing(userID: userID)
+        let (plans, invoices, refunds) = try await services.database.read { connection in
+            (try await services.plans.allPlansByID(on: connection), try await services.invoices.list(userID: userID, on: connection),
+             Dictionary(grouping: try await services.refunds.list(userID: userID, on: connection), by: \.invoiceID))
+        }
+        let model = AccountPageModel(
+            standing: standing, plans: plans, invoices: invoices, refunds: refunds, language: language, now: now,
+            quoteChanged: request.uri.queryParameters.get("note") == "quote-changed", pageToken: token ?? "", userId: userID.lowercased,
+            statusURL: "\(links.publicURL)/account/\(userID.lowercased)/cancellation?t=\(token ?? "")", nonce: securityHeaders.nonce()
+        )
+        guard let html = templates.render(model, withTemplate: "account") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The account page template is missing.") }
+        return securityHeaders.response(html: html, nonce: model.nonce)
+    }
+
+    /// The cancellation's live state, which the page polls while a refund is on its way.
+    @Sendable func cancellationStatus(_ request: Request, context: BillingRequestContext) async throws -> CancellationBody {
+        let userID = try authorizedUser(context, token: request.uri.queryParameters.get("t"))
+        guard let standing = try await SubscriptionCancellation(services: services).standing(userID: userID),
+              let body = CancellationBody(standing, now: services.clock.now())
+        else { throw BillingError.noSubscription }
+        return body
+    }
+
+    @Sendable func cancel(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let (userID, form) = try await authorizedForm(request, context)
+        guard form["confirm"] == "yes" else { throw Problem.invalid("confirm must be yes.") }
+        let expected = try form["expected_refund"].map { text in
+            guard let amount = Int64(text), amount >= 0 else { throw Problem.invalid("expected_refund must be a whole number of minor units.") }
+            return amount
+        }
+        do {
+            _ = try await SubscriptionCancellation(services: services).cancel(userID: userID, expectedRefund: expected, idempotencyKey: form["request_id"], actor: "user:\(userID.lowercased)")
+        } catch BillingError.quoteChanged {
+            // The page is rendered again with the new quote for the viewer to confirm.
+            return redirect(to: userID, request, note: "quote-changed")
+        }
+        return redirect(to: userID, request)
+    }
+
+    @Sendable func resume(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let (userID, _) = try await authorizedForm(request, context)
+        _ = try await SubscriptionCancellation(services: services).resume(userID: userID, actor: "user:\(userID.lowercased)")
+        return redirect(to: userID, request)
+    }
+
+    @Sendable func setAutoRenew(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let (userID, form) = try await authorizedForm(request, context)
+        guard let enabled = form["enabled"].flatMap(Bool.init) else { throw Problem.invalid("enabled must be true or false.") }
+        _ = try await SubscriptionCancellation(services: services).setAutoRenew(userID: userID, enabled: enabled, actor: "user:\(userID.lowercased)")
+        return redirect(to: userID, request)
+    }
+
+    /// Back to the page after an action, with a fresh link, so a reload does not post again.
+    private func redirect(to userID: UUID, _ request: Request, note: String? = nil) -> Response {
+        .redirect(to: links.accountURL(for: userID, language: PageLanguage(request: request)) + (note.map { "&note=\($0)" } ?? ""), type: .normal)
+    }
+
+    private func authorizedUser(_ context: BillingRequestContext, token: String?) throws -> UUID {
+        let rawID = try context.parameters.require("user")
+        guard let userID = UUID(uuidString: rawID), links.tokens.isValid(token, for: .account(userID), now: services.clock.now()) else {
+            throw Problem(.forbidden, type: "page-token-invalid", title: "Link expired", detail: "This page needs a current link; open your account from the Movix app again.")
+        }
+        return userID
+    }
+
+    private func authorizedForm(_ request: Request, _ context: BillingRequestContext) async throws -> (UUID, [String: String]) {
+        let fields = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: context.maxUploadSize)))
+        let form = Dictionary(fields, uniquingKeysWith: { first, _ in first })
+        let rawID = try context.parameters.require("user")
+        guard let userID = UUID(uuidString: rawID) else { throw Problem.notFound("No account \(Problem.quoted(rawID)).") }
+        try links.authorize(request, token: form["page_token"], for: .account(userID))
+        return (userID, form)
+    }
+}
