@@ -208,3 +208,18 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+
+
+# --------------------------------------------------------------------------- the service clock
+# `dev` runs with MOVIX_CLOCK=offset: `POST /internal/v1/clock/advance` moves the clock of the one
+# session-wide process forward, for the rest of the session. A test that does so is marked
+# `advances_clock` and runs after every other test (the sort is stable, so the others keep their
+# order), whatever the files' order or the command line: no test sees a clock it did not expect.
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "advances_clock: moves the shared `dev` process's clock forward; runs after every other test")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: item.get_closest_marker("advances_clock") is not None)

@@ -1,6 +1,8 @@
 import Billing
 import BillingCore
 import Foundation
+import HTTPTypes
+import NIOCore
 import Testing
 
 /// A viewer cancels: the quote, one cancellation and one refund however often it is asked,
@@ -216,6 +218,75 @@ struct CancellationTests {
                 let pending = try await call(stack, "POST", "/v1/subscription/cancel", unpaid, json: ["confirm": true])
                 #expect(pending.status == 409)
                 #expect(pending.body.contains("subscription-not-cancelable"))
+            }
+        }
+    }
+}
+
+/// The account page: nothing without its link, reached from the paid payment page, and its cancel
+/// form acting once however often it is sent.
+@Suite("The account page")
+struct AccountPageTests {
+    /// The value of a hidden form field in a page.
+    func field(_ name: String, in html: String) -> String? {
+        guard let range = html.range(of: #"name="\#(name)" value=""#) else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    @Test("without a current link it is 403; from the paid payment page it opens; its cancel form cancels once, and only from our origin")
+    func accountPage() async throws {
+        try await withTestDatabase { database in
+            try await TestServer.run(database: database, setup: .router) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "970001"), client: client)
+                let link = try json(try await client.execute(uri: "/v1/invoices/\(invoiceID)", method: .get, headers: viewer.headers).body)["payment_url"] as? String
+                let token = try #require(pageToken(link))
+                let user = viewer.id.lowercased
+
+                #expect(try await client.execute(uri: "/account/\(user)", method: .get).status == .forbidden)
+                #expect(try await client.execute(uri: "/account/\(user)?t=\(PageTokenForTests.expired(invoiceID: invoiceID))", method: .get).status == .forbidden)
+                #expect(try await client.execute(uri: "/account/not-a-uuid?t=1.x", method: .get).status == .forbidden)
+                #expect(try await client.execute(uri: "/pay/\(invoiceID)/account", method: .get).status == .forbidden)
+                // The payment page's own token does not open the account.
+                #expect(try await client.execute(uri: "/account/\(user)?t=\(token)", method: .get).status == .forbidden)
+
+                let paid = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)?t=\(token)&lang=en", method: .get).body)
+                #expect(paid.contains("/pay/\(invoiceID)/account?t="))
+                let hop = try await client.execute(uri: "/pay/\(invoiceID)/account?t=\(token)&lang=en", method: .get)
+                #expect(hop.status == .seeOther)
+                let location = try #require(hop.headers[.location])
+                #expect(location.hasPrefix("http://billing.test/account/\(user)?t="))
+                let accountURI = String(location.dropFirst("http://billing.test".count))
+
+                let page = try await client.execute(uri: accountURI, method: .get)
+                #expect(page.status == .ok)
+                #expect(page.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                let html = String(buffer: page.body)
+                #expect(html.contains("Movix Premium, 1 month"))
+                #expect(html.contains(#"data-status="active""#))
+                #expect(html.contains("You paid less than an hour ago, so all of it comes back: RUB 299.00"))
+                let accountToken = try #require(field("page_token", in: html))
+                let requestID = try #require(field("request_id", in: html))
+
+                let form = "page_token=\(accountToken)&confirm=yes&expected_refund=29900&request_id=\(requestID)"
+                let foreign = try await client.execute(uri: "/account/\(user)/cancel", method: .post, headers: [.contentType: "application/x-www-form-urlencoded", .origin: "https://evil.example"], body: ByteBuffer(string: form))
+                #expect(foreign.status == .forbidden)
+                let forged = try await client.execute(uri: "/account/\(user)/cancel", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "page_token=1.forged&confirm=yes"))
+                #expect(forged.status == .forbidden)
+                #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 0)
+
+                for _ in 0..<2 {
+                    let sent = try await client.execute(uri: "/account/\(user)/cancel?lang=en", method: .post, headers: [.contentType: "application/x-www-form-urlencoded", .origin: "http://billing.test"], body: ByteBuffer(string: form))
+                    #expect(sent.status == .seeOther)
+                }
+                #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'cancellation'") == 1)
+                let after = String(buffer: try await client.execute(uri: accountURI, method: .get).body)
+                #expect(after.contains("Subscription cancelled."))
+                #expect(after.contains(#"id="cancellation""#))
+                #expect(!after.contains(#"id="confirm-cancel""#), "nothing left to cancel")
+                let status = try json(try await client.execute(uri: "/account/\(user)/cancellation?t=\(accountToken)", method: .get).body)
+                #expect(status["state"] as? String == "canceled")
             }
         }
     }

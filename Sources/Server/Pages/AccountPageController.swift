@@ -18,11 +18,11 @@ struct AccountPageController {
     let securityHeaders: PageSecurityHeaders
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
-        group.get(":user", use: page)
-        group.get(":user/cancellation", use: cancellationStatus)
-        group.post(":user/cancel", use: cancel)
-        group.post(":user/resume", use: resume)
-        group.post(":user/auto-renew", use: setAutoRenew)
+        group.get(":user_id", use: page)
+        group.get(":user_id/cancellation", use: cancellationStatus)
+        group.post(":user_id/cancel", use: cancel)
+        group.post(":user_id/resume", use: resume)
+        group.post(":user_id/auto-renew", use: setAutoRenew)
     }
 
     @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> Response {
@@ -88,17 +88,17 @@ struct AccountPageController {
     }
 
     private func authorizedUser(_ context: BillingRequestContext, token: String?) throws -> UUID {
-        let rawID = try context.parameters.require("user")
-        guard let userID = UUID(uuidString: rawID), links.tokens.isValid(token, for: .account(userID), now: services.clock.now()) else {
-            throw Problem(.forbidden, type: "page-token-invalid", title: "Link expired", detail: "This page needs a current link; open your account from the Movix app again.")
-        }
+        let rawID = try context.parameters.require("user_id")
+        // A malformed id is as forbidden as someone else's: nothing says which accounts exist.
+        guard let userID = UUID(uuidString: rawID) else { throw PaymentLinks.linkExpired }
+        try links.requireValid(token, for: .account(userID))
         return userID
     }
 
     private func authorizedForm(_ request: Request, _ context: BillingRequestContext) async throws -> (UUID, [String: String]) {
         let fields = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: context.maxUploadSize)))
         let form = Dictionary(fields, uniquingKeysWith: { first, _ in first })
-        let rawID = try context.parameters.require("user")
+        let rawID = try context.parameters.require("user_id")
         guard let userID = UUID(uuidString: rawID) else { throw Problem.notFound("No account \(Problem.quoted(rawID)).") }
         try links.authorize(request, token: form["page_token"], for: .account(userID))
         return (userID, form)

@@ -31,8 +31,16 @@ struct PaymentLinks: Sendable {
         if let origin = request.headers[.origin], origin != self.origin {
             throw Problem(.forbidden, type: "cross-origin", title: "Cross-origin request", detail: "Page actions are accepted from \(self.origin) only.")
         }
-        guard tokens.isValid(token, for: subject, now: clock.now()) else {
-            throw Problem(.forbidden, type: "page-token-invalid", title: "Link expired", detail: "This page needs a current link; open it from the Movix app again.")
-        }
+        try requireValid(token, for: subject)
+    }
+
+    /// 403 unless `token` is a current one for `subject`.
+    func requireValid(_ token: String?, for subject: PageToken.Subject) throws {
+        guard tokens.isValid(token, for: subject, now: clock.now()) else { throw Self.linkExpired }
+    }
+
+    /// The answer to a page request without a current link.
+    static var linkExpired: Problem {
+        Problem(.forbidden, type: "page-token-invalid", title: "Link expired", detail: "This page needs a current link; open it from the Movix app again.")
     }
 }

@@ -25,6 +25,7 @@ struct PaymentPageController {
         group.get(":id/status", use: status)
         group.post(":id/saved-card", use: payWithSavedCard)
         group.post(":id/retry", use: retry)
+        group.get(":id/account", use: account)
     }
 
     /// The live status the page polls.
@@ -63,7 +64,8 @@ struct PaymentPageController {
             savedCards: mayAct ? cards.map { SavedCardModel(id: $0.id.lowercased, label: $0.label) } : [],
             hasSavedCards: mayAct && !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
             configJSON: try scriptSafeJSON(config), watchUrl: watchURL,
-            accountUrl: mayAct ? links.accountURL(for: invoice.userID, language: language) : nil, invoiceId: invoice.id.lowercased,
+            accountUrl: mayAct ? "\(links.publicURL)/pay/\(invoice.id.lowercased)/account?t=\(pageToken ?? "")&lang=\(language.rawValue)" : nil,
+            invoiceId: invoice.id.lowercased,
             pageToken: mayAct ? pageToken ?? "" : "", nonce: securityHeaders.nonce()
         )
         guard let html = templates.render(model, withTemplate: "pay") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The payment page template is missing.") }
@@ -101,6 +103,14 @@ struct PaymentPageController {
             return try await CheckoutService(services: services).checkout(userID: invoice.userID, planIDOrCode: invoice.planID.uuidString, email: invoice.email, on: connection, journal: &journal)
         }
         return .redirect(to: links.url(for: outcome.invoice.id, language: language), type: .normal)
+    }
+
+    /// On to the payer's account page, for the holder of a current page token: the page itself
+    /// names no user, so the account link goes through here.
+    @Sendable func account(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let invoice = try await services.database.read { connection -> Invoice in try await loadInvoice(context, on: connection) }
+        try links.requireValid(request.uri.queryParameters.get("t"), for: .invoice(invoice.id))
+        return .redirect(to: links.accountURL(for: invoice.userID, language: PageLanguage(request: request)), type: .normal)
     }
 
     /// The invoice a POST acts on, once its page token and origin check out; 403 otherwise.
@@ -178,7 +188,7 @@ struct PaymentPageModel {
     var widgetScriptUrl: String
     var configJSON: String
     var watchUrl: String
-    /// The viewer's account page, offered once paid; only with a valid page token, since the
+    /// On to the viewer's account page, offered once paid; only with a valid page token, since the
     /// account is personal and the payment link may have been passed on.
     var accountUrl: String?
     var invoiceId: String
