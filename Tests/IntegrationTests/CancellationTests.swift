@@ -290,4 +290,24 @@ struct AccountPageTests {
             }
         }
     }
+
+    @Test("the audit finds a cancellation refunding more than it owes, and cancelled access running past its date")
+    func auditOfCancellations() async throws {
+        try await withTestDatabase(audit: false) { database in
+            try await TestServer.run(database: database, setup: .router) { client in
+                let (viewer, invoiceID) = try await openInvoice(client)
+                _ = try await Notifications.send("pay", Notifications.payFields(invoiceID: invoiceID, accountID: viewer.account, transactionID: "970101"), client: client)
+                let cancel = try await client.execute(uri: "/v1/subscription/cancel", method: .post, headers: viewer.headers, body: ByteBuffer(string: #"{"confirm":true}"#))
+                #expect(cancel.status == .ok)
+                #expect(try await Audit(database: database).run().isEmpty)
+
+                try await database.client.query("UPDATE cancellations SET refund_amount = 100", logger: testLogger)
+                try await database.client.query("""
+                    UPDATE subscriptions s SET status = 'canceled', current_period_end = c.access_until + interval '1 day'
+                    FROM cancellations c WHERE c.subscription_id = s.id
+                    """, logger: testLogger)
+                #expect(Set(try await Audit(database: database).run().map(\.rule)) == ["cancellation_refunds_within_quote", "canceled_access_ends_as_quoted"])
+            }
+        }
+    }
 }
