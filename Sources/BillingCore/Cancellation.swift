@@ -38,6 +38,11 @@ public struct Cancellation: Hashable, Sendable {
         self.resumedAt = resumedAt
     }
 
+    /// The quote it was confirmed at.
+    public var terms: CancellationQuote {
+        CancellationQuote(rule: rule, refund: refund, accessUntil: accessUntil, unusedMonths: unusedMonths)
+    }
+
     /// Where the money it owes is, from its refunds.
     public func refundState(_ refunds: [Refund]) -> CancellationRefundState {
         guard refund.amount > 0 else { return .none }

@@ -91,15 +91,13 @@ struct AccountPageModel {
             ? subscription.map { AutoRenewSwitch(enabled: String(!$0.autoRenew), label: texts[$0.autoRenew ? "turnOff" : "turnOn"] ?? "") }
             : nil
         quote = standing.flatMap { standing in
-            standing.quote.map {
-                Quote(text: CancellationWording.sentence(rule: $0.rule, refund: $0.refund, unusedMonths: $0.unusedMonths, accessUntil: $0.accessUntil, refundState: nil, now: now, language: language), expectedRefund: $0.refund.amount)
-            }
+            standing.quote.map { Quote(text: CancellationWording.sentence($0, refundState: nil, now: now, language: language), expectedRefund: $0.refund.amount) }
         }
         cancellation = standing.flatMap { standing in
             standing.cancellation.map {
                 let state = $0.refundState(standing.refunds)
                 return CancellationState(
-                    text: CancellationWording.sentence(rule: $0.rule, refund: $0.refund, unusedMonths: $0.unusedMonths, accessUntil: $0.accessUntil, refundState: state, now: now, language: language),
+                    text: CancellationWording.sentence($0.terms, refundState: state, now: now, language: language),
                     refundStatus: state.rawValue, canResume: $0.canResume(at: now)
                 )
             }

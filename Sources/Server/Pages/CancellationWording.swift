@@ -5,15 +5,16 @@ import Foundation
 /// What a cancellation means, in a sentence a viewer understands, for the API and the account page.
 enum CancellationWording {
     /// The quote before confirming, or what happened after.
-    static func sentence(rule: CancellationQuote.Rule, refund: Money, unusedMonths: Int, accessUntil: Date, refundState: CancellationRefundState?, now: Date, language: PageLanguage) -> String {
-        let amount = PaymentPageController.format(refund, language)
-        let until = language.dateTime(accessUntil)
-        let accessEnded = accessUntil <= now
+    static func sentence(_ terms: CancellationQuote, refundState: CancellationRefundState?, now: Date, language: PageLanguage) -> String {
+        let amount = PaymentPageController.format(terms.refund, language)
+        let until = language.dateTime(terms.accessUntil)
+        let accessEnded = terms.accessUntil <= now
+        let unusedMonths = terms.unusedMonths
         switch language {
         case .en:
             let access = accessEnded ? "Access ends now." : "You keep access until \(until)."
             guard let refundState else {
-                return switch rule {
+                return switch terms.rule {
                 case .withinFirstHour: "You paid less than an hour ago, so all of it comes back: \(amount) is refunded to your card and access ends now."
                 case .unusedMonths: "\(unusedMonths) unused \(unusedMonths == 1 ? "month comes" : "months come") back: \(amount) is refunded to your card. \(access)"
                 case .nothingUnused: "Nothing is refunded: the month in progress counts as used. The subscription will not renew. \(access)"
@@ -31,7 +32,7 @@ enum CancellationWording {
             let access = accessEnded ? "Доступ закончится сразу." : "Доступ сохранится до \(until)."
             guard let refundState else {
                 let months = "\(unusedMonths) " + PageLanguage.russianPlural(unusedMonths, one: "неиспользованный месяц", few: "неиспользованных месяца", many: "неиспользованных месяцев")
-                return switch rule {
+                return switch terms.rule {
                 case .withinFirstHour: "Вы оплатили меньше часа назад, поэтому вернём всё: \(amount) вернутся на карту, доступ закончится сразу."
                 case .unusedMonths: "Вернём деньги за \(months): \(amount) на карту. \(access)"
                 case .nothingUnused: "Деньги не возвращаются: текущий месяц считается использованным. Подписка не продлится. \(access)"

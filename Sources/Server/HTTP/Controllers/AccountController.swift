@@ -82,6 +82,7 @@ struct AccountController {
         let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
         let input = try await decodeBody(CancelRequestBody.self, from: request, context: context)
         guard input.confirm else { throw Problem.invalid("confirm must be true: read GET /v1/subscription/cancellation first, then confirm.") }
+        if let expected = input.expectedRefund, expected < 0 { throw Problem.invalid("expected_refund must not be negative: it is the quoted refund in minor units.") }
         let standing = try await cancellations.cancel(userID: user.id, expectedRefund: input.expectedRefund, idempotencyKey: key, actor: "user:\(user.id.lowercased)")
         return try cancellationBody(standing)
     }

@@ -189,35 +189,35 @@ struct CancellationBody: Codable, Sendable {
 
     /// The cancellation that stands, else the quote; nil when there is neither.
     init?(_ standing: SubscriptionCancellation.Standing, now: Date) {
-        let words: (PageLanguage) -> String
+        let terms: CancellationQuote
         if let cancellation = standing.cancellation {
+            terms = cancellation.terms
             state = "canceled"
             policy = cancellation.policy.rawValue
-            rule = cancellation.rule.rawValue
-            refund = MoneyBody(cancellation.refund)
-            unusedMonths = cancellation.unusedMonths
-            accessUntil = cancellation.accessUntil
             canceledAt = cancellation.requestedAt
             refundStatus = standing.refundState?.rawValue
             canResume = cancellation.canResume(at: now)
-            words = { CancellationWording.sentence(rule: cancellation.rule, refund: cancellation.refund, unusedMonths: cancellation.unusedMonths, accessUntil: cancellation.accessUntil, refundState: standing.refundState, now: now, language: $0) }
         } else if let quote = standing.quote {
+            terms = quote
             state = "quote"
             policy = standing.policy.rawValue
-            rule = quote.rule.rawValue
-            refund = MoneyBody(quote.refund)
-            unusedMonths = quote.unusedMonths
-            accessUntil = quote.accessUntil
             canceledAt = nil
             refundStatus = nil
             canResume = false
-            words = { CancellationWording.sentence(rule: quote.rule, refund: quote.refund, unusedMonths: quote.unusedMonths, accessUntil: quote.accessUntil, refundState: nil, now: now, language: $0) }
         } else {
             return nil
         }
         subscriptionId = standing.subscription.id.lowercased
+        rule = terms.rule.rawValue
+        refund = MoneyBody(terms.refund)
+        unusedMonths = terms.unusedMonths
+        accessUntil = terms.accessUntil
         refunds = standing.refunds.map(RefundBody.init)
-        message = MessageBody(ru: words(.ru), en: words(.en))
+        let refundState = standing.refundState
+        message = MessageBody(
+            ru: CancellationWording.sentence(terms, refundState: refundState, now: now, language: .ru),
+            en: CancellationWording.sentence(terms, refundState: refundState, now: now, language: .en)
+        )
     }
 }
 
