@@ -260,7 +260,7 @@ struct AccountPageTests {
 
                 let page = try await client.execute(uri: accountURI, method: .get)
                 #expect(page.status == .ok)
-                #expect(page.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                #expect(page.headers[HTTPField.Name("Referrer-Policy")!] == "same-origin")
                 let html = String(buffer: page.body)
                 #expect(html.contains("Movix Premium, 1 month"))
                 #expect(html.contains(#"data-status="active""#))

@@ -274,7 +274,7 @@ struct MoneyIntegrityTests {
                     #expect(!html.contains("viewer@movix.test"), "no email")
                     #expect(!html.contains("424242"), "no digits beyond the last four")
                     #expect(response.headers[HTTPField.Name("Content-Security-Policy")!]?.contains("frame-ancestors 'none'") == true)
-                    #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
+                    #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "same-origin")
                     #expect(response.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
                 }
                 let withToken = String(buffer: try await client.execute(uri: "/pay/\(invoiceID)?t=\(token)", method: .get).body)

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 
 /// The headers that keep the payment page to itself: scripts only from us (by nonce) and the
-/// acquirer's widget, framing only by the Movix web app, no referrer (the link carries a token).
+/// acquirer's widget, framing only by the Movix web app, no referrer to other sites (the link carries a token).
 struct PageSecurityHeaders: Sendable {
     /// Origin of the acquirer's widget script, which also frames its card form.
     let widgetOrigin: String
@@ -38,7 +38,10 @@ struct PageSecurityHeaders: Sendable {
     func response(html: String, nonce: String) -> Response {
         var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
         headers[HTTPField.Name("Content-Security-Policy")!] = policy(nonce: nonce)
-        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        // The link's token never leaves for another site; `same-origin` rather than `no-referrer`
+        // because under that a browser posts our own forms with `Origin: null`, which the origin
+        // check of page actions refuses.
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: .init(string: html)))
