@@ -48,7 +48,8 @@ public struct SubscriptionCancellation: Sendable {
         let (cancelled, refundIDs) = try await services.database.journaledTransaction { connection, journal -> (Standing, [UUID]) in
             if let idempotencyKey, let earlier = try await services.cancellations.find(userID: userID, idempotencyKey: idempotencyKey, on: connection),
                let subscription = try await services.subscriptions.lock(id: earlier.subscriptionID, on: connection) {
-                return (try await standing(of: subscription, at: now, on: connection), [])
+                let refunds = try await services.refunds.list(cancellationID: earlier.id, on: connection)
+                return (Standing(subscription: subscription, cancellation: earlier, refunds: refunds, quote: nil, policy: services.refundPolicy), [])
             }
             guard var subscription = try await services.subscriptions.lockCurrent(userID: userID, on: connection) else {
                 // Access that ended at once was expired in the cancelling transaction.

@@ -125,6 +125,9 @@ struct CancellationTests {
                 // The first cancel retried with its key answers with that (resumed) cancellation, not a new one.
                 let retried = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true], key: "first")
                 #expect(retried.status == 200)
+                #expect(retried.json["state"] as? String == "canceled")
+                #expect(retried.json["resumed_at"] is String)
+                #expect(try #require(try await call(stack, "GET", "/v1/subscription", viewer).json["subscription"] as? [String: Any])["status"] as? String == "active", "the repeat does not cancel again")
                 #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 1)
                 #expect(try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true], key: "second").status == 200)
                 #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 2)

@@ -181,6 +181,8 @@ struct CancellationBody: Codable, Sendable {
     var unusedMonths: Int
     var accessUntil: Date
     @NullEncoded var canceledAt: Date?
+    /// When the viewer took it back; such a cancellation is only ever shown to a repeat of its request.
+    @NullEncoded var resumedAt: Date?
     /// none, pending, refunded or failed (we retry); null for a quote.
     @NullEncoded var refundStatus: String?
     var canResume: Bool
@@ -195,6 +197,7 @@ struct CancellationBody: Codable, Sendable {
             state = "canceled"
             policy = cancellation.policy.rawValue
             canceledAt = cancellation.requestedAt
+            resumedAt = cancellation.resumedAt
             refundStatus = standing.refundState?.rawValue
             canResume = cancellation.canResume(at: now)
         } else if let quote = standing.quote {
@@ -202,6 +205,7 @@ struct CancellationBody: Codable, Sendable {
             state = "quote"
             policy = standing.policy.rawValue
             canceledAt = nil
+            resumedAt = nil
             refundStatus = nil
             canResume = false
         } else {
