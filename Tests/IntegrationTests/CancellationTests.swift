@@ -290,6 +290,15 @@ struct AccountPageTests {
                 #expect(!after.contains(#"id="confirm-cancel""#), "nothing left to cancel")
                 let status = try json(try await client.execute(uri: "/account/\(user)/cancellation?t=\(accountToken)", method: .get).body)
                 #expect(status["state"] as? String == "canceled")
+
+                // Money went back, so the cancellation cannot be taken back: the page says so
+                // instead of handing the browser a problem document.
+                let resume = try await client.execute(uri: "/account/\(user)/resume?lang=en", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "page_token=\(accountToken)"))
+                #expect(resume.status == .seeOther)
+                let back = try #require(resume.headers[.location])
+                #expect(back.hasSuffix("&note=refused"))
+                let refusedPage = String(buffer: try await client.execute(uri: String(back.dropFirst("http://billing.test".count)), method: .get).body)
+                #expect(refusedPage.contains(#"id="refused""#))
             }
         }
     }

@@ -78,7 +78,7 @@ public func buildRouter(
     AccountPageController(services: services, templates: templates, links: links, securityHeaders: headers)
         .addRoutes(to: router.group("account"))
     if let demoUserID = configuration.demoUserID {
-        DemoController(services: services, templates: templates, links: links, demoUserID: demoUserID)
+        DemoController(services: services, templates: templates, links: links, demoUserID: demoUserID, securityHeaders: headers)
             .addRoutes(to: router.group("demo"))
     }
     router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))

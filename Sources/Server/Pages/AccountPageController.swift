@@ -31,13 +31,14 @@ struct AccountPageController {
         let userID = try authorizedUser(context, token: token)
         let now = services.clock.now()
         let standing = try await SubscriptionCancellation(services: services).standing(userID: userID)
-        let (plans, invoices, refunds) = try await services.database.read { connection in
+        let (plans, invoices, refunds, hasCard) = try await services.database.read { connection in
             (try await services.plans.allPlansByID(on: connection), try await services.invoices.list(userID: userID, on: connection),
-             Dictionary(grouping: try await services.refunds.list(userID: userID, on: connection), by: \.invoiceID))
+             Dictionary(grouping: try await services.refunds.list(userID: userID, on: connection), by: \.invoiceID),
+             !(try await services.paymentMethods.cards(userID: userID, on: connection).isEmpty))
         }
         let model = AccountPageModel(
-            standing: standing, plans: plans, invoices: invoices, refunds: refunds, language: language, now: now,
-            quoteChanged: request.uri.queryParameters.get("note") == "quote-changed", pageToken: token ?? "", userId: userID.lowercased,
+            standing: standing, plans: plans, invoices: invoices, refunds: refunds, hasCard: hasCard, language: language, now: now,
+            note: request.uri.queryParameters.get("note").flatMap(AccountPageModel.Note.init), pageToken: token ?? "", userId: userID.lowercased,
             statusURL: "\(links.publicURL)/account/\(userID.lowercased)/cancellation?t=\(token ?? "")", nonce: securityHeaders.nonce()
         )
         guard let html = templates.render(model, withTemplate: "account") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The account page template is missing.") }
@@ -60,31 +61,37 @@ struct AccountPageController {
             guard let amount = Int64(text), amount >= 0 else { throw Problem.invalid("expected_refund must be a whole number of minor units.") }
             return amount
         }
-        do {
-            _ = try await SubscriptionCancellation(services: services).cancel(userID: userID, expectedRefund: expected, idempotencyKey: form["request_id"], actor: "user:\(userID.lowercased)")
-        } catch BillingError.quoteChanged {
-            // The page is rendered again with the new quote for the viewer to confirm.
-            return redirect(to: userID, request, note: "quote-changed")
+        return try await act(userID, request) {
+            _ = try await $0.cancel(userID: userID, expectedRefund: expected, idempotencyKey: form["request_id"], actor: "user:\(userID.lowercased)")
         }
-        return redirect(to: userID, request)
     }
 
     @Sendable func resume(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let (userID, _) = try await authorizedForm(request, context)
-        _ = try await SubscriptionCancellation(services: services).resume(userID: userID, actor: "user:\(userID.lowercased)")
-        return redirect(to: userID, request)
+        return try await act(userID, request) { _ = try await $0.resume(userID: userID, actor: "user:\(userID.lowercased)") }
     }
 
     @Sendable func setAutoRenew(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let (userID, form) = try await authorizedForm(request, context)
         guard let enabled = form["enabled"].flatMap(Bool.init) else { throw Problem.invalid("enabled must be true or false.") }
-        _ = try await SubscriptionCancellation(services: services).setAutoRenew(userID: userID, enabled: enabled, actor: "user:\(userID.lowercased)")
-        return redirect(to: userID, request)
+        return try await act(userID, request) { _ = try await $0.setAutoRenew(userID: userID, enabled: enabled, actor: "user:\(userID.lowercased)") }
     }
 
-    /// Back to the page after an action, with a fresh link, so a reload does not post again.
-    private func redirect(to userID: UUID, _ request: Request, note: String? = nil) -> Response {
-        .redirect(to: links.accountURL(for: userID, language: PageLanguage(request: request)) + (note.map { "&note=\($0)" } ?? ""), type: .normal)
+    /// Runs a form's action and goes back to the page, with a fresh link so a reload does not post
+    /// again. An action the subscription no longer allows (it changed since the page was shown)
+    /// comes back as a note on the page, which then shows where things stand (a changed quote
+    /// among them, for the viewer to confirm again), instead of a problem document in the browser.
+    private func act(_ userID: UUID, _ request: Request, _ action: (SubscriptionCancellation) async throws -> Void) async throws -> Response {
+        var note: AccountPageModel.Note?
+        do {
+            try await action(SubscriptionCancellation(services: services))
+        } catch BillingError.quoteChanged {
+            note = .quoteChanged
+        } catch BillingError.cannotResume, BillingError.subscriptionNotCancelable, BillingError.noCardToRenew, BillingError.noSubscription {
+            note = .refused
+        }
+        let url = links.accountURL(for: userID, language: PageLanguage(request: request))
+        return .redirect(to: url + (note.map { "&note=\($0.rawValue)" } ?? ""), type: .normal)
     }
 
     private func authorizedUser(_ context: BillingRequestContext, token: String?) throws -> UUID {

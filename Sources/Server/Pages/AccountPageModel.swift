@@ -19,6 +19,10 @@ struct AccountPageModel {
     var cancellation: CancellationState?
     /// The quote changed between showing and confirming; the new one is shown.
     var quoteChanged: Bool
+    /// An action was refused because the subscription changed since the page was shown.
+    var refused: Bool
+    /// Auto-renew is off and cannot be turned on without a saved card.
+    var needsCard: Bool
     var payments: [Payment]
     var hasPayments: Bool
     var pageToken: String
@@ -27,6 +31,12 @@ struct AccountPageModel {
     var requestId: String
     var configJSON: String
     var nonce: String
+
+    /// Why the page came back after an action.
+    enum Note: String {
+        case quoteChanged = "quote-changed"
+        case refused
+    }
 
     /// The renewal switch: where it goes when pressed.
     struct AutoRenewSwitch {
@@ -60,6 +70,7 @@ struct AccountPageModel {
 
     /// A refund under its payment.
     struct RefundRow {
+        var date: String
         var amount: String
         var status: String
         var statusText: String
@@ -72,7 +83,7 @@ struct AccountPageModel {
         var lang: String
     }
 
-    init(standing: SubscriptionCancellation.Standing?, plans: [UUID: Plan], invoices: [Invoice], refunds: [UUID?: [Refund]], language: PageLanguage, now: Date, quoteChanged: Bool, pageToken: String, userId: String, statusURL: String, nonce: String) {
+    init(standing: SubscriptionCancellation.Standing?, plans: [UUID: Plan], invoices: [Invoice], refunds: [UUID?: [Refund]], hasCard: Bool, language: PageLanguage, now: Date, note: Note?, pageToken: String, userId: String, statusURL: String, nonce: String) {
         let texts = language.texts
         lang = language.rawValue
         otherLang = language.other.rawValue
@@ -86,10 +97,14 @@ struct AccountPageModel {
         status = subscription?.effectiveStatus(at: now).rawValue ?? ""
         statusText = texts["subscription_" + status] ?? status
         period = span(subscription?.currentPeriod)
-        autoRenewText = texts[subscription?.autoRenew == true ? "autoRenewOn" : "autoRenewOff"] ?? ""
-        autoRenewSwitch = status == SubscriptionStatus.active.rawValue
-            ? subscription.map { AutoRenewSwitch(enabled: String(!$0.autoRenew), label: texts[$0.autoRenew ? "turnOff" : "turnOn"] ?? "") }
+        // Only a running subscription renews, whatever its flag says.
+        let active = status == SubscriptionStatus.active.rawValue
+        let renews = active && subscription?.autoRenew == true
+        autoRenewText = texts[renews ? "autoRenewOn" : "autoRenewOff"] ?? ""
+        autoRenewSwitch = active && (renews || hasCard)
+            ? AutoRenewSwitch(enabled: String(!renews), label: texts[renews ? "turnOff" : "turnOn"] ?? "")
             : nil
+        needsCard = active && !renews && !hasCard
         quote = standing.flatMap { standing in
             standing.quote.map { Quote(text: CancellationWording.sentence($0, refundState: nil, now: now, language: language), expectedRefund: $0.refund.amount) }
         }
@@ -102,7 +117,8 @@ struct AccountPageModel {
                 )
             }
         }
-        self.quoteChanged = quoteChanged
+        quoteChanged = note == .quoteChanged
+        refused = note == .refused
         payments = invoices.filter { $0.status == .paid }.map { invoice in
             Payment(
                 date: language.dateTime(invoice.paidAt ?? invoice.createdAt), plan: title(invoice.planID), period: span(invoice.period),
@@ -110,7 +126,7 @@ struct AccountPageModel {
                 statusText: texts[invoice.status.rawValue] ?? invoice.status.rawValue,
                 refunds: (refunds[invoice.id] ?? []).map { refund in
                     let status = refund.status == .created ? RefundStatus.pending.rawValue : refund.status.rawValue
-                    return RefundRow(amount: PaymentPageController.format(refund.amount, language), status: status, statusText: texts["refund_" + status] ?? status)
+                    return RefundRow(date: language.dateTime(refund.settledAt ?? refund.createdAt), amount: PaymentPageController.format(refund.amount, language), status: status, statusText: texts["refund_" + status] ?? status)
                 }
             )
         }

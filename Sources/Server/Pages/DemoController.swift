@@ -12,13 +12,14 @@ struct DemoController {
     let templates: MustacheLibrary
     let links: PaymentLinks
     let demoUserID: UUID
+    let securityHeaders: PageSecurityHeaders
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
         group.get(use: page)
         group.post("checkout", use: checkout)
     }
 
-    @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> HTML {
+    @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let language = PageLanguage(request: request)
         let (plans, subscription) = try await services.database.read { connection in
             (try await services.plans.activePlans(on: connection), try await services.subscriptions.current(userID: demoUserID, on: connection))
@@ -35,7 +36,8 @@ struct DemoController {
             accountUrl: links.accountURL(for: demoUserID, language: language)
         )
         guard let html = templates.render(model, withTemplate: "demo") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The demo page template is missing.") }
-        return HTML(html: html)
+        // It carries an account link with a token: the same headers as the pages it leads to.
+        return securityHeaders.response(html: html, nonce: securityHeaders.nonce())
     }
 
     @Sendable func checkout(_ request: Request, context: BillingRequestContext) async throws -> Response {
