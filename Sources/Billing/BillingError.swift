@@ -38,4 +38,6 @@ public enum BillingError: Error, Sendable, Equatable {
     case cannotResume(String)
     /// Automatic renewal needs a saved card to charge.
     case noCardToRenew
+    /// A refund of the subscription's payment has no outcome yet; cancelling waits for it.
+    case refundInProgress
 }

@@ -14,6 +14,11 @@ public struct Reconciliation: Sendable {
     let abandonAfter: TimeInterval
     /// How long after the acquirer refused a refund of money we must give back it is tried again.
     let refundRetryAfter: TimeInterval
+    /// How long after a refund's first sending it may be sent again: the acquirer replays its
+    /// answer to the same request id for an hour (CloudPayments), and after that a resend could
+    /// refund twice. A refund still without an outcome then waits for its Refund notification or
+    /// an operator, and the audit lists it after a day.
+    static let resendWithin: TimeInterval = 50 * 60
 
     public init(services: BillingServices, grace: TimeInterval = 5 * 60, abandonAfter: TimeInterval = 30 * 60, refundRetryAfter: TimeInterval = 60 * 60) {
         self.services = services
@@ -43,7 +48,7 @@ public struct Reconciliation: Sendable {
         let cutoff = now.addingTimeInterval(-grace)
         await settleAttempts(before: cutoff, now: now, limit: limit, into: &summary)
         await settleAttemptlessInvoices(before: cutoff, limit: limit, into: &summary)
-        await resendRefunds(before: cutoff, limit: limit, into: &summary)
+        await resendRefunds(before: cutoff, firstSentAfter: now.addingTimeInterval(-Self.resendWithin), limit: limit, into: &summary)
         await retryRefusedRefunds(before: now.addingTimeInterval(-refundRetryAfter), limit: limit, into: &summary)
         await retryCancellationRefunds(before: now.addingTimeInterval(-refundRetryAfter), limit: limit, into: &summary)
         await expireLapsed(now: now, limit: limit, into: &summary)
@@ -117,8 +122,8 @@ public struct Reconciliation: Sendable {
         }
     }
 
-    private func resendRefunds(before cutoff: Date, limit: Int, into summary: inout Summary) async {
-        let refunds = (try? await services.database.read { try await services.refunds.unsettled(before: cutoff, limit: limit, on: $0) }) ?? []
+    private func resendRefunds(before cutoff: Date, firstSentAfter: Date, limit: Int, into summary: inout Summary) async {
+        let refunds = (try? await services.database.read { try await services.refunds.unsettled(before: cutoff, firstSentAfter: firstSentAfter, limit: limit, on: $0) }) ?? []
         for refund in refunds {
             await RefundEngine(services: services).submit(refund.id)
             summary.refundsSent += 1

@@ -83,6 +83,7 @@ public struct RefundEngine: Sendable {
                 switch refund.status.applying(.submitted) {
                 case .move(let from, let to):
                     refund.status = to
+                    refund.submittedAt = services.clock.now()
                     try await services.refunds.update(refund, on: connection)
                     journal.recordTransition(entity: "refund", id: refund.id, from: from.rawValue, to: to.rawValue, event: RefundEvent.submitted.rawValue, actor: actor)
                 case .alreadyApplied: break
@@ -101,7 +102,11 @@ public struct RefundEngine: Sendable {
                 return
             }
             try await services.database.journaledTransaction { connection, journal in
-                guard var locked = try await services.refunds.lock(id: refund.id, on: connection) else { return }
+                // The attempt, then its refunds: the order a Refund notification locks in, so an
+                // answer and a notification about refunds of one payment queue, never deadlock.
+                _ = try await services.attempts.lock(id: refund.attemptID, on: connection)
+                let siblings = try await services.refunds.lockAll(attemptID: refund.attemptID, on: connection)
+                guard var locked = siblings.first(where: { $0.id == refund.id }) else { return }
                 let actor = "acquirer:\(acquirer.name)"
                 // A Refund notification settled this refund by its amount before this answer came;
                 // an answer that disagrees shows that notification was another refund's (one made
@@ -114,6 +119,17 @@ public struct RefundEngine: Sendable {
                         try await services.refunds.update(locked, on: connection)
                         try await recordMadeAtAcquirer(amount: locked.amount, acquirerRefundID: other, attemptID: locked.attemptID, invoiceID: locked.invoiceID, acquirer: locked.acquirer, actor: actor, on: connection, journal: &journal)
                         return
+                    }
+                    // This refund's Refund notification came first and was taken, by its amount, for
+                    // another of ours whose own answer was lost: that one's outcome is unknown again,
+                    // and reconciliation sends it again.
+                    if var mistaken = siblings.first(where: { $0.id != locked.id && $0.acquirerRefundID == refundTransactionID }),
+                       case .move(let from, let to) = mistaken.status.applying(.misattributed) {
+                        mistaken.status = to
+                        mistaken.acquirerRefundID = nil
+                        mistaken.settledAt = nil
+                        try await services.refunds.update(mistaken, on: connection)
+                        journal.recordTransition(entity: "refund", id: mistaken.id, from: from.rawValue, to: to.rawValue, event: RefundEvent.misattributed.rawValue, actor: actor)
                     }
                     settle(&locked, .succeeded, acquirerRefundID: refundTransactionID, failureMessage: nil, actor: actor, journal: &journal)
                 case .rejected(let message):

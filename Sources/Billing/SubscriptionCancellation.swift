@@ -23,11 +23,15 @@ public struct SubscriptionCancellation: Sendable {
         public var refunds: [Refund]
         /// What cancelling now would give; nil when the subscription cannot be cancelled.
         public var quote: CancellationQuote?
+        /// A refund of the running payments has no outcome yet, so no quote can be given.
+        public var refundUnderWay = false
+        /// What the cancellation's invoices could still give back.
+        public var leftToRefund: Money?
         /// The policy the quote follows.
         public var policy: RefundPolicy
 
         /// Where the cancellation's money is.
-        public var refundState: CancellationRefundState? { cancellation?.refundState(refunds) }
+        public var refundState: CancellationRefundState? { cancellation?.refundState(refunds, leftToRefund: leftToRefund) }
     }
 
     /// The viewer's latest subscription with its cancellation or, while it runs, the quote.
@@ -65,6 +69,9 @@ public struct SubscriptionCancellation: Sendable {
             let status = subscription.effectiveStatus(at: now)
             guard status == .active, let period = subscription.currentPeriod else { throw BillingError.subscriptionNotCancelable(status) }
             let paid = try await refundableInvoices(subscription.id, at: now, locking: true, on: connection)
+            // A pending refund counts as money back until the acquirer says otherwise; should it
+            // fail, a quote that counted it would have given the viewer nothing. So wait for it.
+            guard !paid.contains(where: \.refundUnderWay) else { throw BillingError.refundInProgress }
             guard let quote = services.refundPolicy.quote(for: paid.map(\.refundable), at: now) else { throw BillingError.subscriptionNotCancelable(status) }
             if let expectedRefund, expectedRefund != quote.refund.amount { throw BillingError.quoteChanged(refund: quote.refund) }
 
@@ -182,6 +189,8 @@ public struct SubscriptionCancellation: Sendable {
     private struct PaidInvoice {
         var refundable: RefundableInvoice
         var attempt: PaymentAttempt
+        /// A refund of its payment has no outcome yet: what is left to refund is not known.
+        var refundUnderWay: Bool
     }
 
     /// The subscription's paid invoices whose period runs past `now` (all of them when nil); with
@@ -195,7 +204,10 @@ public struct SubscriptionCancellation: Sendable {
             else { continue }
             let refunds = try await locking ? services.refunds.lockAll(attemptID: attemptID, on: connection) : services.refunds.list(attemptID: attemptID, on: connection)
             let paid = PaidPeriod(period: period, months: plan.periodMonths, price: invoice.amount, paidAt: paidAt)
-            found.append(PaidInvoice(refundable: RefundableInvoice(invoiceID: invoice.id, paid: paid, refundable: refundableAmount(of: attempt.amount, after: refunds)), attempt: attempt))
+            found.append(PaidInvoice(
+                refundable: RefundableInvoice(invoiceID: invoice.id, paid: paid, refundable: refundableAmount(of: attempt.amount, after: refunds)),
+                attempt: attempt, refundUnderWay: refunds.contains { $0.status == .created || $0.status == .pending }
+            ))
         }
         return found
     }
@@ -204,10 +216,17 @@ public struct SubscriptionCancellation: Sendable {
         let cancellation = try await services.cancellations.standing(subscriptionID: subscription.id, on: connection)
         let refunds = try await cancellation.asyncFlatMap { try await services.refunds.list(cancellationID: $0.id, on: connection) } ?? []
         var quote: CancellationQuote?
+        var refundUnderWay = false
+        var leftToRefund: Money?
         if cancellation == nil, subscription.effectiveStatus(at: now) == .active {
             let paid = try await refundableInvoices(subscription.id, at: now, locking: false, on: connection)
-            quote = services.refundPolicy.quote(for: paid.map(\.refundable), at: now)
+            refundUnderWay = paid.contains(where: \.refundUnderWay)
+            quote = refundUnderWay ? nil : services.refundPolicy.quote(for: paid.map(\.refundable), at: now)
+        } else if let cancellation {
+            let invoiceIDs = Set(refunds.compactMap(\.invoiceID))
+            let paid = try await refundableInvoices(subscription.id, at: nil, locking: false, on: connection).filter { invoiceIDs.contains($0.refundable.invoiceID) }
+            leftToRefund = Money(amount: paid.reduce(0) { $0 + $1.refundable.refundable.amount }, currency: cancellation.refund.currency)
         }
-        return Standing(subscription: subscription, cancellation: cancellation, refunds: refunds, quote: quote, policy: services.refundPolicy)
+        return Standing(subscription: subscription, cancellation: cancellation, refunds: refunds, quote: quote, refundUnderWay: refundUnderWay, leftToRefund: leftToRefund, policy: services.refundPolicy)
     }
 }

@@ -43,13 +43,15 @@ public struct Cancellation: Hashable, Sendable {
         CancellationQuote(rule: rule, refund: refund, accessUntil: accessUntil, unusedMonths: unusedMonths)
     }
 
-    /// Where the money it owes is, from its refunds.
-    public func refundState(_ refunds: [Refund]) -> CancellationRefundState {
+    /// Where the money it owes is, from its refunds. When its invoices have nothing left to give
+    /// (`leftToRefund` 0: another refund, an operator's, gave the rest back meanwhile), the money
+    /// is back too, and nothing is left to retry.
+    public func refundState(_ refunds: [Refund], leftToRefund: Money? = nil) -> CancellationRefundState {
         guard refund.amount > 0 else { return .none }
         let settled = refunds.filter { $0.status == .refunded }.reduce(Int64(0)) { $0 + $1.amount.amount }
         if settled >= refund.amount { return .refunded }
         if refunds.contains(where: { $0.status == .created || $0.status == .pending }) { return .pending }
-        return .failed
+        return leftToRefund?.amount == 0 ? .refunded : .failed
     }
 
     /// What is still owed and not being refunded: the failed refunds' part, which a retry sends again.

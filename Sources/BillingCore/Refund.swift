@@ -19,9 +19,11 @@ public struct Refund: Hashable, Sendable {
     public var cancellationID: UUID?
     public var actor: String
     public var createdAt: Date
+    /// When it was first sent: the acquirer replays its answer to a resend for an hour after that.
+    public var submittedAt: Date?
     public var settledAt: Date?
 
-    public init(id: UUID, attemptID: UUID, invoiceID: UUID?, acquirer: String, amount: Money, status: RefundStatus, reason: RefundReason, comment: String? = nil, acquirerRefundID: String? = nil, failureMessage: String? = nil, cancellationID: UUID? = nil, actor: String, createdAt: Date, settledAt: Date? = nil) {
+    public init(id: UUID, attemptID: UUID, invoiceID: UUID?, acquirer: String, amount: Money, status: RefundStatus, reason: RefundReason, comment: String? = nil, acquirerRefundID: String? = nil, failureMessage: String? = nil, cancellationID: UUID? = nil, actor: String, createdAt: Date, submittedAt: Date? = nil, settledAt: Date? = nil) {
         self.id = id
         self.attemptID = attemptID
         self.invoiceID = invoiceID
@@ -35,6 +37,7 @@ public struct Refund: Hashable, Sendable {
         self.cancellationID = cancellationID
         self.actor = actor
         self.createdAt = createdAt
+        self.submittedAt = submittedAt
         self.settledAt = settledAt
     }
 
@@ -75,6 +78,9 @@ public enum RefundEvent: String, Hashable, Sendable, CaseIterable {
     case succeeded
     /// The acquirer refused it.
     case rejected
+    /// The success it was settled by (a Refund notification matched by amount) turned out to be
+    /// another refund's: its own outcome is unknown again.
+    case misattributed
 }
 
 extension RefundStatus {
@@ -88,8 +94,10 @@ extension RefundStatus {
         case (.refunded, .succeeded): .alreadyApplied(self)
         case (.created, .rejected), (.pending, .rejected): .move(from: self, to: .failed)
         case (.failed, .rejected): .alreadyApplied(self)
+        case (.refunded, .misattributed): .move(from: self, to: .pending)
+        case (.created, .misattributed), (.pending, .misattributed): .alreadyApplied(self)
         case (.refunded, _): .refused(self, reason: "the refund is done")
-        case (.failed, .submitted): .refused(self, reason: "the refund failed; start a new one")
+        case (.failed, .submitted), (.failed, .misattributed): .refused(self, reason: "the refund failed; start a new one")
         }
     }
 }

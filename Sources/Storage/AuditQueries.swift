@@ -55,6 +55,11 @@ public struct AuditQueries: Sendable {
                 GROUP BY i.subscription_id
                 HAVING min(i.period_start) <= s.current_period_start AND max(i.period_end) >= s.current_period_end)
             """),
+        ("refund_settled_within_a_day", "refund", """
+            SELECT r.id, r.status || ' since ' || r.created_at::text || '; its outcome at the acquirer is unknown: check its dashboard'
+            FROM refunds r
+            WHERE r.status IN ('created', 'pending') AND r.created_at < now() - interval '1 day'
+            """),
         ("cancellation_refunds_within_quote", "cancellation", """
             SELECT c.id, 'owes ' || c.refund_amount::text || ', refunds hold ' || sum(r.amount)::text
             FROM cancellations c JOIN refunds r ON r.cancellation_id = c.id AND r.status <> 'failed'

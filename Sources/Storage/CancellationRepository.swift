@@ -39,14 +39,19 @@ public struct CancellationRepository: Sendable {
         )).first
     }
 
-    /// Standing cancellations whose refunds fall short of what they owe with none under way, and
-    /// nothing tried since before `cutoff`: a refund the acquirer refused, to be tried again.
+    /// Standing cancellations whose refunds fall short of what they owe with none under way, whose
+    /// payments still have something to give back, and nothing tried since before `cutoff`: a
+    /// refund the acquirer refused, to be tried again.
     public func owingRefunds(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [Cancellation] {
         try await cancellations(connection.query("""
             SELECT \(unescaped: Self.columns) FROM cancellations c
             WHERE c.resumed_at IS NULL AND c.refund_amount > 0
               AND COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.cancellation_id = c.id AND r.status <> 'failed'), 0) < c.refund_amount
               AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.cancellation_id = c.id AND r.updated_at >= \(cutoff))
+              AND EXISTS (
+                  SELECT 1 FROM payment_attempts a
+                  WHERE a.id IN (SELECT r.attempt_id FROM refunds r WHERE r.cancellation_id = c.id)
+                    AND a.amount > COALESCE((SELECT sum(x.amount) FROM refunds x WHERE x.attempt_id = a.id AND x.status <> 'failed'), 0))
             ORDER BY c.requested_at LIMIT \(limit)
             """, logger: connection.logger))
     }

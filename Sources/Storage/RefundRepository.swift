@@ -8,7 +8,7 @@ public struct RefundRepository: Sendable {
 
     static let columns = """
         id, attempt_id, invoice_id, acquirer, amount, currency, status, reason, comment, acquirer_refund_id,
-        failure_message, cancellation_id, actor, created_at, settled_at
+        failure_message, cancellation_id, actor, created_at, submitted_at, settled_at
         """
 
     public func insert(_ refund: Refund, on connection: PostgresConnection) async throws {
@@ -77,11 +77,15 @@ public struct RefundRepository: Sendable {
         ))
     }
 
-    /// Refunds not settled since before `cutoff`, oldest first: reconciliation sends them again.
-    public func unsettled(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [Refund] {
+    /// Refunds not settled since before `cutoff` that are safe to send (again), oldest first:
+    /// never sent, or first sent after `firstSentAfter`, while the acquirer still replays its
+    /// answer to the same request id instead of refunding twice.
+    public func unsettled(before cutoff: Date, firstSentAfter: Date, limit: Int, on connection: PostgresConnection) async throws -> [Refund] {
         try await refunds(connection.query("""
             SELECT \(unescaped: Self.columns) FROM refunds
-            WHERE status IN ('created', 'pending') AND created_at < \(cutoff) ORDER BY created_at LIMIT \(limit)
+            WHERE created_at < \(cutoff)
+              AND (status = 'created' OR (status = 'pending' AND submitted_at > \(firstSentAfter)))
+            ORDER BY created_at LIMIT \(limit)
             """, logger: connection.logger))
     }
 
@@ -92,6 +96,7 @@ public struct RefundRepository: Sendable {
                 status = \(refund.status.rawValue),
                 acquirer_refund_id = \(refund.acquirerRefundID),
                 failure_message = \(refund.failureMessage),
+                submitted_at = \(refund.submittedAt),
                 settled_at = \(refund.settledAt),
                 updated_at = now()
             WHERE id = \(refund.id)
@@ -116,6 +121,7 @@ public struct RefundRepository: Sendable {
                 cancellationID: try cells["cancellation_id"].decode(UUID?.self),
                 actor: try cells["actor"].decode(String.self),
                 createdAt: try cells["created_at"].decode(Date.self),
+                submittedAt: try cells["submitted_at"].decode(Date?.self),
                 settledAt: try cells["settled_at"].decode(Date?.self)
             ))
         }

@@ -31,7 +31,7 @@ struct PaymentAttemptTests {
         #expect(state.applying(event) == verdict, "\(state) + \(event)")
     }
 
-    /// The refund state machine: created -> pending -> refunded | failed.
+    /// The refund state machine: created -> pending -> refunded | failed; refunded -> pending when its success was another refund's.
     static let refundTable: [(RefundStatus, RefundEvent, Transition<RefundStatus>)] = [
         (.created, .submitted, .move(from: .created, to: .pending)),
         (.created, .succeeded, .move(from: .created, to: .refunded)),
@@ -45,9 +45,13 @@ struct PaymentAttemptTests {
         (.failed, .submitted, .refused(.failed, reason: "the refund failed; start a new one")),
         (.failed, .succeeded, .move(from: .failed, to: .refunded)),
         (.failed, .rejected, .alreadyApplied(.failed)),
+        (.created, .misattributed, .alreadyApplied(.created)),
+        (.pending, .misattributed, .alreadyApplied(.pending)),
+        (.refunded, .misattributed, .move(from: .refunded, to: .pending)),
+        (.failed, .misattributed, .refused(.failed, reason: "the refund failed; start a new one")),
     ]
 
-    @Test("the refund table covers every pair", arguments: 0..<12)
+    @Test("the refund table covers every pair", arguments: 0..<16)
     func refundVerdict(row: Int) {
         #expect(Self.refundTable.count == RefundStatus.allCases.count * RefundEvent.allCases.count)
         let (state, event, verdict) = Self.refundTable[row]

@@ -162,6 +162,105 @@ struct CancellationTests {
         }
     }
 
+    func operatorRefund(_ stack: LiveStack, _ invoiceID: String, amount: Int? = nil) async throws -> LiveStack.Exchange {
+        var body: [String: Any] = ["reason": "goodwill"]
+        body["amount"] = amount
+        return try await stack.post(stack.billingURL + "/internal/v1/invoices/\(invoiceID)/refunds", json: body, headers: [("Authorization", "Bearer \(TestServer.internalToken)")])
+    }
+
+    @Test("while another refund of the payment waits for the acquirer, cancel is 409 (it may yet fail); once it fails, the quote gives everything back")
+    func cancelWaitsForAPendingRefund() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (viewer, invoice) = try await stack.purchase()
+                try await stack.setFaults(["apiErrorRate": 1])
+                let pending = try await operatorRefund(stack, invoice["id"] as! String)
+                #expect(pending.json["status"] as? String == "pending")
+                let quote = try await call(stack, "GET", "/v1/subscription/cancellation", viewer)
+                #expect(quote.status == 409)
+                #expect(quote.body.contains("refund-in-progress"))
+                let cancel = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                #expect(cancel.status == 409)
+                #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 0)
+
+                // The operator's refund is refused: all of the payment is still there to give back.
+                try await stack.setFaults(["refundDecline": "Not enough money on the terminal"])
+                _ = await stack.reconcile()
+                try await stack.setFaults([:])
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                #expect(cancelled.status == 200)
+                #expect(refundAmount(cancelled.json) == 29900)
+                #expect(try await settled(stack, viewer)["refund_status"] as? String == "refunded")
+            }
+        }
+    }
+
+    @Test("a Refund notification taken for the cancellation's refund of the same amount, but an operator's: the operator's answer puts it right, and the cancellation's is sent again")
+    func crossedRefundsOfOneAmount() async throws {
+        let clock = OffsetClock()
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, invoice) = try await stack.purchase(plan: "premium_12m")
+                let invoiceID = invoice["id"] as! String
+                clock.advance(by: 186 * 86_400)
+                // The cancellation's refund never reaches the acquirer (its API answers 500).
+                try await stack.setFaults(["apiErrorRate": 1])
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                let owed = try #require(refundAmount(cancelled.json))
+                #expect(owed == 269000 * 5 / 12)
+                #expect(cancelled.json["refund_status"] as? String == "pending")
+                // An operator refunds the same amount; its answer comes too late (our client gives up
+                // after 2 s), its Refund notification does come, and matches the older refund by amount.
+                try await stack.setFaults(["refundTimeoutMs": 3000])
+                #expect(try await operatorRefund(stack, invoiceID, amount: owed).json["status"] as? String == "pending")
+                try await eventuallyCount(stack, "SELECT count(*)::int FROM refunds WHERE status = 'refunded'", 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE status = 'refunded' AND reason = 'cancellation'") == 1, "taken for the cancellation's")
+                try await stack.setFaults([:])
+
+                // Reconciliation resends the operator's refund: the acquirer replays its answer, whose
+                // refund id shows whose notification that was; then the cancellation's goes out.
+                _ = await stack.reconcile()
+                _ = await stack.reconcile()
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE status = 'refunded'") == 2)
+                #expect(try await database.count("SELECT count(DISTINCT acquirer_refund_id)::int FROM refunds WHERE acquirer_refund_id IS NOT NULL") == 2)
+                #expect(try await database.count("SELECT count(*)::int FROM state_transitions WHERE entity = 'refund' AND event = 'misattributed'") == 1)
+                #expect(try await settled(stack, viewer)["refund_status"] as? String == "refunded")
+                // The acquirer holds what the books say: twice the amount refunded, the rest still there.
+                let transactionID = try #require(try await stack.paymentTransactionID(invoiceID))
+                let more = try await stack.sandboxAPI("/payments/refund", ["TransactionId": Int(transactionID)!, "Amount": Double(269000 - 2 * owed) / 100 + 0.01])
+                #expect(more.json["Success"] as? Bool == false, "\(more.body)")
+            }
+        }
+    }
+
+    @Test("a refund without an outcome is sent again only within the acquirer's hour of replaying its answer; later the audit flags it instead")
+    func noResendAfterTheReplayWindow() async throws {
+        let clock = OffsetClock()
+        try await withTestDatabase(audit: false) { database in
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, _) = try await stack.purchase()
+                try await stack.setFaults(["refundTimeoutMs": 3000, "dropNotifications": 100])
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                #expect(cancelled.json["refund_status"] as? String == "pending")
+                clock.advance(by: 2 * 3600)
+                let summary = await stack.reconcile()
+                #expect(summary.refundsSent == 0)
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE direction = 'request' AND operation = '/payments/refund'") == 1)
+                try await database.client.query("UPDATE refunds SET created_at = created_at - interval '2 days'", logger: testLogger)
+                #expect(try await Audit(database: database).run().map(\.rule) == ["refund_settled_within_a_day"])
+                try await stack.setFaults([:])
+            }
+        }
+    }
+
+    func eventuallyCount(_ stack: LiveStack, _ query: String, _ expected: Int) async throws {
+        for _ in 0..<100 {
+            if try await stack.database.count(.init(unsafeSQL: query)) == expected { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("\(query) never counted \(expected)")
+    }
+
     @Test("12 months cancelled 3.5 months in: 8 months back, rounded down to the kopeck; access to the end of month 4")
     func twelveMonths() async throws {
         let clock = OffsetClock()

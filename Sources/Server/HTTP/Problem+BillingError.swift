@@ -36,6 +36,8 @@ extension Problem {
             self.init(.conflict, type: "quote-changed", title: "The quote changed", detail: "Cancelling now refunds \(refund) (\(refund.amount) minor units); see GET /v1/subscription/cancellation and confirm again.")
         case .cannotResume(let reason):
             self.init(.conflict, type: "cannot-resume", title: "Cannot resume", detail: reason)
+        case .refundInProgress:
+            self.init(.conflict, type: "refund-in-progress", title: "A refund is in progress", detail: "A refund of this subscription's payment is waiting for the acquirer; what cancelling gives back depends on it. Try again in a few minutes.", headers: [.retryAfter: "60"])
         case .noCardToRenew:
             self.init(.conflict, type: "no-card-to-renew", title: "No card to renew with", detail: "Automatic renewal needs a card saved with a payment; pay once with a card and allow it to be saved.")
         case .refundExceedsPayment(let refundable):

@@ -48,9 +48,11 @@ struct AccountPageController {
     /// The cancellation's live state, which the page polls while a refund is on its way.
     @Sendable func cancellationStatus(_ request: Request, context: BillingRequestContext) async throws -> CancellationBody {
         let userID = try authorizedUser(context, token: request.uri.queryParameters.get("t"))
-        guard let standing = try await SubscriptionCancellation(services: services).standing(userID: userID),
-              let body = CancellationBody(standing, now: services.clock.now())
-        else { throw BillingError.noSubscription }
+        guard let standing = try await SubscriptionCancellation(services: services).standing(userID: userID) else { throw BillingError.noSubscription }
+        if standing.refundUnderWay { throw BillingError.refundInProgress }
+        guard let body = CancellationBody(standing, now: services.clock.now()) else {
+            throw BillingError.subscriptionNotCancelable(standing.subscription.effectiveStatus(at: services.clock.now()))
+        }
         return body
     }
 
@@ -61,8 +63,9 @@ struct AccountPageController {
             guard let amount = Int64(text), amount >= 0 else { throw Problem.invalid("expected_refund must be a whole number of minor units.") }
             return amount
         }
+        let key = try form["request_id"].map(IdempotencyKey.validated)
         return try await act(userID, request) {
-            _ = try await $0.cancel(userID: userID, expectedRefund: expected, idempotencyKey: form["request_id"], actor: "user:\(userID.lowercased)")
+            _ = try await $0.cancel(userID: userID, expectedRefund: expected, idempotencyKey: key, actor: "user:\(userID.lowercased)")
         }
     }
 
@@ -87,7 +90,7 @@ struct AccountPageController {
             try await action(SubscriptionCancellation(services: services))
         } catch BillingError.quoteChanged {
             note = .quoteChanged
-        } catch BillingError.cannotResume, BillingError.subscriptionNotCancelable, BillingError.noCardToRenew, BillingError.noSubscription {
+        } catch BillingError.cannotResume, BillingError.subscriptionNotCancelable, BillingError.noCardToRenew, BillingError.noSubscription, BillingError.refundInProgress {
             note = .refused
         }
         let url = links.accountURL(for: userID, language: PageLanguage(request: request))

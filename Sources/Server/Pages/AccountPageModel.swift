@@ -23,6 +23,8 @@ struct AccountPageModel {
     var refused: Bool
     /// Auto-renew is off and cannot be turned on without a saved card.
     var needsCard: Bool
+    /// A refund of the payment is waiting for the acquirer; cancelling waits for it.
+    var refundUnderWay: Bool
     var payments: [Payment]
     var hasPayments: Bool
     var pageToken: String
@@ -117,6 +119,7 @@ struct AccountPageModel {
                 )
             }
         }
+        refundUnderWay = standing?.refundUnderWay ?? false
         quoteChanged = note == .quoteChanged
         refused = note == .refused
         payments = invoices.filter { $0.status == .paid }.map { invoice in

@@ -33,6 +33,11 @@ ALTER TABLE refunds ADD CONSTRAINT refunds_reason_check CHECK (reason IN (
 -- A cancellation's refund belongs to it; other refunds to none.
 ALTER TABLE refunds ADD CONSTRAINT refunds_cancellation_reason CHECK ((reason = 'cancellation') = (cancellation_id IS NOT NULL));
 
+-- When a refund was first sent: the acquirer replays its answer to a resend (same request id) for
+-- an hour only; after that a resend could refund twice, so reconciliation stops resending.
+ALTER TABLE refunds ADD COLUMN submitted_at timestamptz;
+UPDATE refunds SET submitted_at = updated_at WHERE status <> 'created';
+
 -- Access refunded in full ends the moment it is cancelled: a period may shrink to nothing.
 ALTER TABLE subscriptions DROP CONSTRAINT subscriptions_check;
 ALTER TABLE subscriptions ADD CONSTRAINT subscriptions_period CHECK (current_period_end IS NULL OR current_period_end >= current_period_start);

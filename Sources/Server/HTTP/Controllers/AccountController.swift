@@ -113,6 +113,7 @@ struct AccountController {
     }
 
     private func cancellationBody(_ standing: SubscriptionCancellation.Standing) throws -> CancellationBody {
+        if standing.refundUnderWay { throw BillingError.refundInProgress }
         guard let body = CancellationBody(standing, now: services.clock.now()) else {
             throw BillingError.subscriptionNotCancelable(standing.subscription.effectiveStatus(at: services.clock.now()))
         }
