@@ -359,6 +359,9 @@ struct AccountPageTests {
                 let location = try #require(hop.headers[.location])
                 #expect(location.hasPrefix("http://billing.test/account/\(user)?t="))
                 let accountURI = String(location.dropFirst("http://billing.test".count))
+                // Passing from the payment page to the account never makes a link live longer.
+                let expiry = { (token: String?) in token?.split(separator: ".").first.map(String.init) }
+                #expect(expiry(pageToken(location)) == expiry(token))
 
                 let page = try await client.execute(uri: accountURI, method: .get)
                 #expect(page.status == .ok)
@@ -380,6 +383,7 @@ struct AccountPageTests {
                 for _ in 0..<2 {
                     let sent = try await client.execute(uri: "/account/\(user)/cancel?lang=en", method: .post, headers: [.contentType: "application/x-www-form-urlencoded", .origin: "http://billing.test"], body: ByteBuffer(string: form))
                     #expect(sent.status == .seeOther)
+                    #expect(expiry(pageToken(sent.headers[.location])) == expiry(token), "acting does not extend the link")
                 }
                 #expect(try await database.count("SELECT count(*)::int FROM cancellations") == 1)
                 #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'cancellation'") == 1)

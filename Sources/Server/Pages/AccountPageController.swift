@@ -64,27 +64,27 @@ struct AccountPageController {
             return amount
         }
         let key = try form["request_id"].map(IdempotencyKey.validated)
-        return try await act(userID, request) {
+        return try await act(userID, request, form) {
             _ = try await $0.cancel(userID: userID, expectedRefund: expected, idempotencyKey: key, actor: "user:\(userID.lowercased)")
         }
     }
 
     @Sendable func resume(_ request: Request, context: BillingRequestContext) async throws -> Response {
-        let (userID, _) = try await authorizedForm(request, context)
-        return try await act(userID, request) { _ = try await $0.resume(userID: userID, actor: "user:\(userID.lowercased)") }
+        let (userID, form) = try await authorizedForm(request, context)
+        return try await act(userID, request, form) { _ = try await $0.resume(userID: userID, actor: "user:\(userID.lowercased)") }
     }
 
     @Sendable func setAutoRenew(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let (userID, form) = try await authorizedForm(request, context)
         guard let enabled = form["enabled"].flatMap(Bool.init) else { throw Problem.invalid("enabled must be true or false.") }
-        return try await act(userID, request) { _ = try await $0.setAutoRenew(userID: userID, enabled: enabled, actor: "user:\(userID.lowercased)") }
+        return try await act(userID, request, form) { _ = try await $0.setAutoRenew(userID: userID, enabled: enabled, actor: "user:\(userID.lowercased)") }
     }
 
-    /// Runs a form's action and goes back to the page, with a fresh link so a reload does not post
-    /// again. An action the subscription no longer allows (it changed since the page was shown)
+    /// Runs a form's action and goes back to the page (so a reload does not post again), with a
+    /// link that expires when the page's did: acting never extends it. An action the subscription no longer allows (it changed since the page was shown)
     /// comes back as a note on the page, which then shows where things stand (a changed quote
     /// among them, for the viewer to confirm again), instead of a problem document in the browser.
-    private func act(_ userID: UUID, _ request: Request, _ action: (SubscriptionCancellation) async throws -> Void) async throws -> Response {
+    private func act(_ userID: UUID, _ request: Request, _ form: [String: String], _ action: (SubscriptionCancellation) async throws -> Void) async throws -> Response {
         var note: AccountPageModel.Note?
         do {
             try await action(SubscriptionCancellation(services: services))
@@ -93,7 +93,7 @@ struct AccountPageController {
         } catch BillingError.cannotResume, BillingError.subscriptionNotCancelable, BillingError.noCardToRenew, BillingError.noSubscription, BillingError.refundInProgress {
             note = .refused
         }
-        let url = links.accountURL(for: userID, language: PageLanguage(request: request))
+        let url = links.accountURL(for: userID, language: PageLanguage(request: request), expiringWith: form["page_token"])
         return .redirect(to: url + (note.map { "&note=\($0.rawValue)" } ?? ""), type: .normal)
     }
 

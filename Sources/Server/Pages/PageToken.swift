@@ -32,8 +32,18 @@ struct PageToken: Sendable {
 
     /// `<expiry unix seconds>.<base64url HMAC of subject and expiry>`.
     func issue(for subject: Subject, now: Date) -> String {
-        let expiry = Int64(now.addingTimeInterval(Self.lifetime).timeIntervalSince1970)
-        return "\(expiry).\(mac(subject, expiry: expiry))"
+        issue(for: subject, expiry: Int64(now.addingTimeInterval(Self.lifetime).timeIntervalSince1970))
+    }
+
+    /// A token that expires with another one (`expiry(of:)`), so passing from one page to the
+    /// next never makes a link live longer than the one it came from.
+    func issue(for subject: Subject, expiry: Int64) -> String {
+        "\(expiry).\(mac(subject, expiry: expiry))"
+    }
+
+    /// When a token expires, as it says (check it with `isValid` first).
+    static func expiry(of token: String) -> Int64? {
+        token.split(separator: ".", maxSplits: 1).first.flatMap { Int64($0) }
     }
 
     /// Whether `token` was issued for this subject and has not expired; comparison in constant time.

@@ -13,10 +13,13 @@ struct PaymentLinks: Sendable {
         return "\(publicURL)/pay/\(invoiceID.lowercased)?t=\(tokens.issue(for: .invoice(invoiceID), now: clock.now()))\(lang)"
     }
 
-    /// The viewer's account page.
-    func accountURL(for userID: UUID, language: PageLanguage? = nil) -> String {
+    /// The viewer's account page, with a fresh token or, `expiringWith` another (valid) token,
+    /// one that lives no longer than it.
+    func accountURL(for userID: UUID, language: PageLanguage? = nil, expiringWith token: String? = nil) -> String {
         let lang = language.map { "&lang=\($0.rawValue)" } ?? ""
-        return "\(publicURL)/account/\(userID.lowercased)?t=\(tokens.issue(for: .account(userID), now: clock.now()))\(lang)"
+        let accountToken = token.flatMap(PageToken.expiry).map { tokens.issue(for: .account(userID), expiry: $0) }
+            ?? tokens.issue(for: .account(userID), now: clock.now())
+        return "\(publicURL)/account/\(userID.lowercased)?t=\(accountToken)\(lang)"
     }
 
     /// The origin (scheme, host and port) pages are served from, for the Origin check on POSTs.

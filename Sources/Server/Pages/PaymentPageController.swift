@@ -109,8 +109,9 @@ struct PaymentPageController {
     /// names no user, so the account link goes through here.
     @Sendable func account(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let invoice = try await services.database.read { connection -> Invoice in try await loadInvoice(context, on: connection) }
-        try links.requireValid(request.uri.queryParameters.get("t"), for: .invoice(invoice.id))
-        return .redirect(to: links.accountURL(for: invoice.userID, language: PageLanguage(request: request)), type: .normal)
+        let token = request.uri.queryParameters.get("t")
+        try links.requireValid(token, for: .invoice(invoice.id))
+        return .redirect(to: links.accountURL(for: invoice.userID, language: PageLanguage(request: request), expiringWith: token), type: .normal)
     }
 
     /// The invoice a POST acts on, once its page token and origin check out; 403 otherwise.
