@@ -18,7 +18,7 @@ public struct Reconciliation: Sendable {
     /// answer to the same request id for an hour (CloudPayments), and after that a resend could
     /// refund twice. A refund still without an outcome then waits for its Refund notification or
     /// an operator, and the audit lists it after a day.
-    static let resendWithin: TimeInterval = 50 * 60
+    public static let resendWithin: TimeInterval = 50 * 60
 
     public init(services: BillingServices, grace: TimeInterval = 5 * 60, abandonAfter: TimeInterval = 30 * 60, refundRetryAfter: TimeInterval = 60 * 60) {
         self.services = services

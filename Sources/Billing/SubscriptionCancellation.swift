@@ -189,14 +189,18 @@ public struct SubscriptionCancellation: Sendable {
     private struct PaidInvoice {
         var refundable: RefundableInvoice
         var attempt: PaymentAttempt
-        /// A refund of its payment has no outcome yet: what is left to refund is not known.
+        /// A refund of its payment waits for an outcome that will come (it is still being sent):
+        /// what is left to refund is not known yet.
         var refundUnderWay: Bool
+        /// What its refunds have given back for certain.
+        var refunded: Money
     }
 
     /// The subscription's paid invoices whose period runs past `now` (all of them when nil); with
     /// `locking`, their attempts and refunds are locked, so what is refundable stays so.
     private func refundableInvoices(_ subscriptionID: UUID, at now: Date?, locking: Bool, on connection: PostgresConnection) async throws -> [PaidInvoice] {
         var found: [PaidInvoice] = []
+        let resendableSince = services.clock.now().addingTimeInterval(-Reconciliation.resendWithin)
         for invoice in try await services.invoices.paidRunning(subscriptionID: subscriptionID, at: now ?? .distantPast, on: connection) {
             guard let attemptID = invoice.paidAttemptID, let period = invoice.period, let paidAt = invoice.paidAt,
                   let plan = try await services.plans.plan(id: invoice.planID, on: connection),
@@ -206,7 +210,10 @@ public struct SubscriptionCancellation: Sendable {
             let paid = PaidPeriod(period: period, months: plan.periodMonths, price: invoice.amount, paidAt: paidAt)
             found.append(PaidInvoice(
                 refundable: RefundableInvoice(invoiceID: invoice.id, paid: paid, refundable: refundableAmount(of: attempt.amount, after: refunds)),
-                attempt: attempt, refundUnderWay: refunds.contains { $0.status == .created || $0.status == .pending }
+                // One still pending past the resend window is no longer sent: its outcome waits for
+                // an operator (the audit lists it), and it counts as given back, never twice.
+                attempt: attempt, refundUnderWay: refunds.contains { $0.status == .created || ($0.status == .pending && ($0.submittedAt ?? .distantPast) > resendableSince) },
+                refunded: Money(amount: refunds.filter { $0.status == .refunded }.reduce(0) { $0 + $1.amount.amount }, currency: attempt.amount.currency)
             ))
         }
         return found
@@ -225,7 +232,8 @@ public struct SubscriptionCancellation: Sendable {
         } else if let cancellation {
             let invoiceIDs = Set(refunds.compactMap(\.invoiceID))
             let paid = try await refundableInvoices(subscription.id, at: nil, locking: false, on: connection).filter { invoiceIDs.contains($0.refundable.invoiceID) }
-            leftToRefund = Money(amount: paid.reduce(0) { $0 + $1.refundable.refundable.amount }, currency: cancellation.refund.currency)
+            // Only refunds done for certain: while one is pending the money is not back yet.
+            leftToRefund = Money(amount: paid.reduce(0) { $0 + $1.attempt.amount.amount - $1.refunded.amount }, currency: cancellation.refund.currency)
         }
         return Standing(subscription: subscription, cancellation: cancellation, refunds: refunds, quote: quote, refundUnderWay: refundUnderWay, leftToRefund: leftToRefund, policy: services.refundPolicy)
     }

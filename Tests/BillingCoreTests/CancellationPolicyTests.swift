@@ -133,4 +133,26 @@ struct CancellationPolicyTests {
         #expect(RefundPolicy.allocate(.rub(50_000), over: invoices).map(\.amount) == [.rub(10_000), .rub(29_900)])
         #expect(RefundPolicy.allocate(.rub(0), over: invoices).isEmpty)
     }
+
+    @Test("a cancellation's money: refunded once its refunds cover it, or once its payments have nothing left to give")
+    func refundState() {
+        let cancellation = Cancellation(
+            id: UUID(), subscriptionID: UUID(), userID: UUID(), policy: .prorated, rule: .withinFirstHour, refund: .rub(29_900), unusedMonths: 0,
+            accessUntil: Self.at("2026-03-10 12:30"), periodEnd: Self.at("2026-04-10 12:00"), autoRenewBefore: false, idempotencyKey: nil,
+            actor: "user", requestedAt: Self.at("2026-03-10 12:30")
+        )
+        func refund(_ amount: Int64, _ status: RefundStatus) -> Refund {
+            Refund(id: UUID(), attemptID: UUID(), invoiceID: UUID(), acquirer: "cloudpayments", amount: .rub(amount), status: status, reason: .cancellation, actor: "user", createdAt: Self.at("2026-03-10 12:30"))
+        }
+        #expect(cancellation.refundState([refund(29_900, .refunded)]) == .refunded)
+        #expect(cancellation.refundState([refund(29_900, .pending)]) == .pending)
+        #expect(cancellation.refundState([refund(29_900, .failed)]) == .failed)
+        #expect(cancellation.refundState([refund(29_900, .failed)], leftToRefund: .rub(29_900)) == .failed)
+        // An operator's refund gave it all back meanwhile: nothing is owed any more.
+        #expect(cancellation.refundState([refund(29_900, .failed)], leftToRefund: .rub(0)) == .refunded)
+        #expect(cancellation.unrefunded([refund(29_900, .failed), refund(10_000, .refunded)]) == .rub(19_900))
+        var free = cancellation
+        free.refund = .rub(0)
+        #expect(free.refundState([]) == .none)
+    }
 }

@@ -195,6 +195,29 @@ struct CancellationTests {
         }
     }
 
+    @Test("a refund left without an outcome past its resend window no longer blocks cancelling: it counts as given back, and the audit lists it for an operator")
+    func staleRefundDoesNotBlockForever() async throws {
+        let clock = OffsetClock()
+        try await withTestDatabase(audit: false) { database in
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, invoice) = try await stack.purchase()
+                try await stack.setFaults(["apiErrorRate": 1])
+                #expect(try await operatorRefund(stack, invoice["id"] as! String, amount: 10000).json["status"] as? String == "pending")
+                #expect(try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true]).status == 409)
+                clock.advance(by: 51 * 60)
+                try await stack.setFaults([:])
+                let cancelled = try await call(stack, "POST", "/v1/subscription/cancel", viewer, json: ["confirm": true])
+                #expect(cancelled.status == 200)
+                #expect(cancelled.json["rule"] as? String == "within_first_hour")
+                #expect(refundAmount(cancelled.json) == 19900, "the stale refund's 100.00 counts as given back")
+                // Whatever the stale refund's fate, nothing more goes back than was paid.
+                #expect(try await database.count("SELECT COALESCE(sum(amount), 0)::int FROM refunds WHERE status <> 'failed'") <= 29900)
+                try await database.client.query("UPDATE refunds SET created_at = created_at - interval '2 days'", logger: testLogger)
+                #expect(try await Audit(database: database).run().map(\.rule) == ["refund_settled_within_a_day"])
+            }
+        }
+    }
+
     @Test("a Refund notification taken for the cancellation's refund of the same amount, but an operator's: the operator's answer puts it right, and the cancellation's is sent again")
     func crossedRefundsOfOneAmount() async throws {
         let clock = OffsetClock()
