@@ -208,10 +208,13 @@ struct PaymentLedger: Sendable {
         guard case .move(let from, let to) = subscription.status.applying(event) else { return false }
         // Access still running is extended from its end; access that lapsed starts again at the
         // payment, never as a period spanning the gap.
+        // Access still running is extended from its end, on the billing anchor's day of the month;
+        // access that lapsed (or never ran) starts again at the payment, which becomes the anchor.
         let running = subscription.currentPeriod.flatMap { $0.end > paidAt && subscription.status != .pending ? $0 : nil }
-        let bought = BillingPeriod.purchased(months: months, paidAt: paidAt, currentAccessEnd: running?.end)
+        let bought = BillingPeriod.purchased(months: months, paidAt: paidAt, running: running, anchor: subscription.billingAnchor)
         subscription.status = to
         subscription.planID = invoice.planID
+        subscription.billingAnchor = running == nil ? bought.start : subscription.billingAnchor ?? running?.start
         subscription.currentPeriod = BillingPeriod(start: running?.start ?? bought.start, end: bought.end)
         invoice.period = bought
         journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)

@@ -16,11 +16,12 @@ public struct BillingPeriod: Hashable, Sendable, Codable {
         self.end = BillingPeriod.utcCalendar.date(byAdding: .month, value: months, to: start)!
     }
 
-    /// The period a payment buys: from the payment time, or, when access is still running (a
-    /// second payment arrived late), from the end of the current access so nothing paid is lost.
-    public static func purchased(months: Int, paidAt: Date, currentAccessEnd: Date?) -> BillingPeriod {
-        let start = max(paidAt, currentAccessEnd ?? paidAt)
-        return BillingPeriod(start: start, months: months)
+    /// The period a payment buys: from the payment when no access is running (the payment then
+    /// becomes the billing anchor), else from the end of the running access, ending on the
+    /// anchor's day of the month (a second payment arrived late: nothing paid is lost).
+    public static func purchased(months: Int, paidAt: Date, running: BillingPeriod?, anchor: Date?) -> BillingPeriod {
+        guard let running, running.end > paidAt else { return BillingPeriod(start: paidAt, months: months) }
+        return running.next(months: months, anchor: anchor ?? running.start)
     }
 
     static let utcCalendar: Calendar = {

@@ -65,9 +65,10 @@ extension BillingPeriod {
     /// 31 January renews on 28 (29) February, then 31 March, never drifting to the 28th as
     /// chaining each period from the previous end would.
     public func next(months: Int, anchor: Date) -> BillingPeriod {
+        // Whole months from the anchor to the end of `self` (a later plan may be longer or
+        // shorter than the first, so count months, not periods).
         var elapsed = 0
-        // The boundary that ends `self`: the first anchor-counted one not before its end.
-        while BillingPeriod(start: anchor, months: elapsed).end < end { elapsed += months }
+        while BillingPeriod(start: anchor, months: elapsed).end < end { elapsed += 1 }
         return BillingPeriod(start: end, end: BillingPeriod(start: anchor, months: elapsed + months).end)
     }
 }

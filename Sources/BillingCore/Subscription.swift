@@ -9,8 +9,10 @@ public struct Subscription: Hashable, Sendable {
     public var currentPeriod: BillingPeriod?
     public var autoRenew: Bool
     public var cancelAtPeriodEnd: Bool
+    /// Where its billing months are counted from (`BillingPeriod.next(months:anchor:)`); nil until paid.
+    public var billingAnchor: Date?
 
-    public init(id: UUID, userID: UUID, planID: UUID, status: SubscriptionStatus, currentPeriod: BillingPeriod?, autoRenew: Bool, cancelAtPeriodEnd: Bool) {
+    public init(id: UUID, userID: UUID, planID: UUID, status: SubscriptionStatus, currentPeriod: BillingPeriod?, autoRenew: Bool, cancelAtPeriodEnd: Bool, billingAnchor: Date? = nil) {
         self.id = id
         self.userID = userID
         self.planID = planID
@@ -18,6 +20,7 @@ public struct Subscription: Hashable, Sendable {
         self.currentPeriod = currentPeriod
         self.autoRenew = autoRenew
         self.cancelAtPeriodEnd = cancelAtPeriodEnd
+        self.billingAnchor = billingAnchor
     }
 
     /// Whether access has run out at `now` while the row still says otherwise: such a subscription

@@ -6,13 +6,14 @@ import PostgresNIO
 public struct SubscriptionRepository: Sendable {
     public init() {}
 
-    private static let columns = "id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end"
+    private static let columns = "id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end, billing_anchor"
 
     public func insert(_ subscription: Subscription, on connection: PostgresConnection) async throws {
         try await connection.run("""
-            INSERT INTO subscriptions (id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end)
+            INSERT INTO subscriptions (id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end, billing_anchor)
             VALUES (\(subscription.id), \(subscription.userID), \(subscription.planID), \(subscription.status.rawValue),
-                    \(subscription.currentPeriod?.start), \(subscription.currentPeriod?.end), \(subscription.autoRenew), \(subscription.cancelAtPeriodEnd))
+                    \(subscription.currentPeriod?.start), \(subscription.currentPeriod?.end), \(subscription.autoRenew), \(subscription.cancelAtPeriodEnd),
+                    \(subscription.billingAnchor))
             """, logger: connection.logger)
     }
 
@@ -73,6 +74,7 @@ public struct SubscriptionRepository: Sendable {
                 current_period_end = \(subscription.currentPeriod?.end),
                 auto_renew = \(subscription.autoRenew),
                 cancel_at_period_end = \(subscription.cancelAtPeriodEnd),
+                billing_anchor = \(subscription.billingAnchor),
                 updated_at = now()
             WHERE id = \(subscription.id)
             """, logger: connection.logger)
@@ -80,20 +82,20 @@ public struct SubscriptionRepository: Sendable {
 
     private func subscriptions(_ rows: PostgresRowSequence) async throws -> [Subscription] {
         var subscriptions: [Subscription] = []
-        for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd)
-            in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool).self) {
-            subscriptions.append(try Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd))
+        for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, anchor)
+            in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool, Date?).self) {
+            subscriptions.append(try Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, anchor))
         }
         return subscriptions
     }
 
-    private static func subscription(_ id: UUID, _ userID: UUID, _ planID: UUID, _ status: String, _ start: Date?, _ end: Date?, _ autoRenew: Bool, _ cancelAtPeriodEnd: Bool) throws -> Subscription {
+    private static func subscription(_ id: UUID, _ userID: UUID, _ planID: UUID, _ status: String, _ start: Date?, _ end: Date?, _ autoRenew: Bool, _ cancelAtPeriodEnd: Bool, _ anchor: Date?) throws -> Subscription {
         guard let known = SubscriptionStatus(rawValue: status) else { throw UnknownDatabaseValue(column: "subscriptions.status", value: status) }
         return Subscription(
             id: id, userID: userID, planID: planID,
             status: known,
             currentPeriod: zip(start, end).map { BillingPeriod(start: $0, end: $1) },
-            autoRenew: autoRenew, cancelAtPeriodEnd: cancelAtPeriodEnd
+            autoRenew: autoRenew, cancelAtPeriodEnd: cancelAtPeriodEnd, billingAnchor: anchor
         )
     }
 }

@@ -64,4 +64,13 @@ struct DunningTests {
         #expect(second.start == first.end)
         #expect(second.end == BillingPeriod(start: anchor, months: 2 * months).end)
     }
+
+    @Test("a longer plan bought on top of a month keeps the anchor and buys exactly its months")
+    func mixedPlans() {
+        let anchor = Self.at("2027-01-31 10:00")
+        let month = BillingPeriod(start: anchor, months: 1)
+        let quarter = month.next(months: 3, anchor: anchor)
+        #expect(quarter.start == Self.at("2027-02-28 10:00"))
+        #expect(quarter.end == Self.at("2027-05-31 10:00"))
+    }
 }

@@ -57,18 +57,28 @@ struct ReliabilityTests {
             let observed = try await Self.sameDatabase(as: database)
             try await TestServer.run(database: database, limits: HTTPLimits(readTimeout: .milliseconds(500), requestTimeout: .seconds(1))) { client in
                 let viewer = try await Viewer.make()
-                // Every connection of the pool (8) busy for 6 s: the checkout waits for one, and the
+                // Every connection of the pool (8) busy for 12 s: the checkout waits for one, and the
                 // request timeout (1 s) comes before the lease timeout (2 s).
                 try await withThrowingTaskGroup(of: Void.self) { busy in
                     for _ in 0..<8 {
-                        busy.addTask { try await database.read { try await $0.run("SELECT pg_sleep(6)", logger: testLogger) } }
+                        busy.addTask { try await database.read { try await $0.run("SELECT pg_sleep(12)", logger: testLogger) } }
                     }
-                    // Watched through a pool of its own, since this one is busy.
-                    try await Database.withConnected(observed, logger: testLogger) { observer in
-                        for _ in 0..<100 where try await observer.count("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'") < 8 {
+                    // Watched through a pool of its own, since this one is busy. Opening eight
+                    // connections on a loaded machine can take seconds: the checkout goes only once
+                    // all eight sleep (it once went after a fixed 2 s with some still opening, found
+                    // a free connection and was applied).
+                    let sleeping = try await Database.withConnected(observed, logger: testLogger) { observer -> Int in
+                        let clock = ContinuousClock()
+                        let deadline = clock.now.advanced(by: .seconds(8))
+                        var sleeping = 0
+                        while clock.now < deadline {
+                            sleeping = try await observer.count("SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'")
+                            if sleeping == 8 { break }
                             try await Task.sleep(for: .milliseconds(20))
                         }
+                        return sleeping
                     }
+                    try #require(sleeping == 8, "the pool's eight connections never all slept")
                     let response = try await client.checkout(viewer)
                     #expect(response.status == .serviceUnavailable)
                     #expect(String(buffer: response.body).contains("/problems/timeout"))
