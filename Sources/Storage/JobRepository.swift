@@ -1,0 +1,63 @@
+import BillingCore
+import Foundation
+import PostgresNIO
+
+/// Jobs: scheduled once per kind and key, claimed by one worker at a time under a lease.
+public struct JobRepository: Sendable {
+    public init() {}
+
+    /// Schedules `kind` for `key` at `runAt`; a job already scheduled for them stays as it is.
+    /// Returns whether this call scheduled it.
+    @discardableResult
+    public func schedule(_ kind: JobKind, key: String, at runAt: Date, on connection: PostgresConnection) async throws -> Bool {
+        try await changedRow(connection.query("""
+            INSERT INTO jobs (kind, key, run_at) VALUES (\(kind.rawValue), \(key), \(runAt))
+            ON CONFLICT (kind, key) DO NOTHING RETURNING id
+            """, logger: connection.logger))
+    }
+
+    /// Up to `limit` due jobs that nobody holds (never claimed, or their lease ended), leased to
+    /// `worker` until `now + lease`. Rows another worker is claiming at this moment are skipped,
+    /// not waited for.
+    public func claim(worker: String, now: Date, lease: TimeInterval, limit: Int, on connection: PostgresConnection) async throws -> [Job] {
+        let rows = try await connection.query("""
+            UPDATE jobs SET leased_by = \(worker), leased_until = \(now.addingTimeInterval(lease)), attempts = attempts + 1
+            WHERE id IN (
+                SELECT id FROM jobs
+                WHERE done_at IS NULL AND run_at <= \(now) AND (leased_until IS NULL OR leased_until <= \(now))
+                ORDER BY run_at, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED)
+            RETURNING id, kind, key, run_at, attempts
+            """, logger: connection.logger)
+        var jobs: [Job] = []
+        for try await (id, kind, key, runAt, attempts) in rows.decode((Int64, String, String, Date, Int).self) {
+            guard let known = JobKind(rawValue: kind) else { throw UnknownDatabaseValue(column: "jobs.kind", value: kind) }
+            jobs.append(Job(id: id, kind: known, key: key, runAt: runAt, attempts: attempts))
+        }
+        return jobs.sorted { ($0.runAt, $0.id) < ($1.runAt, $1.id) }
+    }
+
+    /// Marks a job done, if `worker` still holds it; returns whether it did (a worker whose lease
+    /// ran out and was taken over must not finish another's job).
+    public func complete(_ id: Int64, worker: String, at now: Date, on connection: PostgresConnection) async throws -> Bool {
+        try await changedRow(connection.query("""
+            UPDATE jobs SET done_at = \(now), leased_by = NULL, leased_until = NULL
+            WHERE id = \(id) AND leased_by = \(worker) AND done_at IS NULL RETURNING id
+            """, logger: connection.logger))
+    }
+
+    /// Gives a job back after a failure, to run again at `retryAt`, if `worker` still holds it.
+    public func fail(_ id: Int64, worker: String, error: String, retryAt: Date, on connection: PostgresConnection) async throws -> Bool {
+        try await changedRow(connection.query("""
+            UPDATE jobs SET leased_by = NULL, leased_until = NULL, run_at = \(retryAt), last_error = \(error)
+            WHERE id = \(id) AND leased_by = \(worker) AND done_at IS NULL RETURNING id
+            """, logger: connection.logger))
+    }
+
+    private func changedRow(_ rows: PostgresRowSequence) async throws -> Bool {
+        var changed = false
+        for try await _ in rows { changed = true }
+        return changed
+    }
+}

@@ -1,0 +1,86 @@
+import BillingCore
+import Foundation
+import Storage
+import Testing
+
+/// The worker's job table on a real PostgreSQL: scheduled once, claimed by one worker at a time,
+/// taken over after a lease ends, finished only by its holder.
+@Suite("Jobs")
+struct JobRepositoryTests {
+    let jobs = JobRepository()
+
+    @Test("two workers claiming 300 due jobs at once claim each exactly once; scheduling again adds nothing")
+    func racingWorkers() async throws {
+        try await withTestDatabase { database in
+            let now = Date()
+            let scheduled = try await database.transaction { connection -> [Bool] in
+                var scheduled: [Bool] = []
+                for index in 0..<300 {
+                    scheduled.append(try await jobs.schedule(.renewal, key: "subscription-\(index)", at: now.addingTimeInterval(-Double(index)), on: connection))
+                }
+                scheduled.append(try await jobs.schedule(.renewal, key: "subscription-7", at: now, on: connection))
+                scheduled.append(try await jobs.schedule(.expiry, key: "subscription-7", at: now.addingTimeInterval(3600), on: connection))
+                return scheduled
+            }
+            #expect(scheduled.prefix(300).allSatisfy { $0 })
+            #expect(scheduled[300] == false, "the same kind and key again is the same job")
+            #expect(scheduled[301], "another kind is another job")
+            let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for worker in ["worker-a", "worker-b"] {
+                    group.addTask {
+                        var mine: [Int64] = []
+                        while true {
+                            let batch = try await database.transaction { try await jobs.claim(worker: worker, now: now, lease: 60, limit: 7, on: $0) }
+                            if batch.isEmpty { return mine }
+                            for job in batch {
+                                let completed = try await database.transaction { try await jobs.complete(job.id, worker: worker, at: now, on: $0) }
+                                #expect(completed)
+                            }
+                            mine += batch.map(\.id)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [[Int64]]()) { $0.append($1) }
+            }
+            let all = claimed.flatMap { $0 }
+            #expect(all.count == 300)
+            #expect(Set(all).count == 300, "no job claimed twice")
+            #expect(try await database.count("SELECT count(*)::int FROM jobs WHERE done_at IS NULL") == 1, "the expiry job is not due yet")
+        }
+    }
+
+    @Test("a crashed worker's job is taken over once its lease ends, and the crashed worker cannot finish it; a failed job runs again later")
+    func leases() async throws {
+        try await withTestDatabase { database in
+            let now = Date()
+            let (first, early, late, stale, retried) = try await database.transaction { connection in
+                _ = try await jobs.schedule(.dunningRetry, key: "s-1", at: now, on: connection)
+                let first = try await jobs.claim(worker: "crashed", now: now, lease: 60, limit: 10, on: connection)
+                let early = try await jobs.claim(worker: "other", now: now.addingTimeInterval(59), lease: 60, limit: 10, on: connection)
+                let late = try await jobs.claim(worker: "other", now: now.addingTimeInterval(61), lease: 60, limit: 10, on: connection)
+                let stale = try await jobs.complete(first[0].id, worker: "crashed", at: now.addingTimeInterval(62), on: connection)
+                let failed = try await jobs.fail(late[0].id, worker: "other", error: "issuer unavailable", retryAt: now.addingTimeInterval(86_400), on: connection)
+                #expect(failed)
+                let retried = try await jobs.claim(worker: "other", now: now.addingTimeInterval(86_401), lease: 60, limit: 10, on: connection)
+                return (first, early, late, stale, retried)
+            }
+            #expect(first.map(\.kind) == [.dunningRetry])
+            #expect(early.isEmpty, "held while the lease runs")
+            #expect(late.map(\.id) == first.map(\.id))
+            #expect(late.first?.attempts == 2)
+            #expect(stale == false)
+            #expect(retried.first?.attempts == 3)
+        }
+    }
+
+    @Test("an unknown kind in the table is an error, not a guess")
+    func unknownKind() async throws {
+        try await withTestDatabase { database in
+            try await database.client.query("ALTER TABLE jobs DROP CONSTRAINT jobs_kind_check", logger: testLogger)
+            try await database.client.query("INSERT INTO jobs (kind, key, run_at) VALUES ('mystery', 'k', now() - interval '1 minute')", logger: testLogger)
+            await #expect(throws: UnknownDatabaseValue.self) {
+                try await database.transaction { try await jobs.claim(worker: "w", now: Date(), lease: 60, limit: 1, on: $0) }
+            }
+        }
+    }
+}
