@@ -41,7 +41,7 @@ struct CancellationTests {
     func concurrentCancels() async throws {
         try await withTestDatabase { database in
             try await LiveStack.run(database: database) { stack in
-                let (viewer, _) = try await stack.purchase()
+                let (viewer, invoice) = try await stack.purchase()
                 let quote = try await call(stack, "GET", "/v1/subscription/cancellation", viewer)
                 #expect(quote.status == 200)
                 #expect(quote.json["state"] as? String == "quote")
@@ -70,6 +70,8 @@ struct CancellationTests {
                 #expect(done["refund_status"] as? String == "refunded")
                 #expect((done["message"] as? [String: String])?["en"]?.contains("has been refunded") == true)
                 #expect(try await entitled(stack, viewer) == false)
+                let invoiceID = try #require(invoice["id"] as? String)
+                #expect(try await stack.get(stack.billingURL + "/pay/\(invoiceID)/status").json["status"] as? String == "refunded", "the payment page no longer says paid")
                 let subscription = try #require(try await call(stack, "GET", "/v1/subscription", viewer).json["subscription"] as? [String: Any])
                 #expect(subscription["status"] as? String == "expired", "access refunded in full ends at once")
                 #expect((subscription["cancellation"] as? [String: Any])?["access_until"] != nil)

@@ -36,15 +36,15 @@ struct PaymentPageController {
 
     @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> Response {
         let language = PageLanguage(request: request)
-        let (invoice, plan, cards) = try await services.database.read { connection -> (Invoice, Plan?, [SavedCard]) in
+        let (invoice, plan, cards, refunds) = try await services.database.read { connection -> (Invoice, Plan?, [SavedCard], [Refund]) in
             let invoice = try await loadInvoice(context, on: connection)
             let plan = try await services.plans.plan(id: invoice.planID, on: connection)
             let cards = try await services.paymentMethods.cards(userID: invoice.userID, on: connection)
-            return (invoice, plan, cards)
+            return (invoice, plan, cards, try await services.refunds.list(invoiceID: invoice.id, on: connection))
         }
         let pageToken = request.uri.queryParameters.get("t")
         let mayAct = links.tokens.isValid(pageToken, for: .invoice(invoice.id), now: services.clock.now())
-        let display = PageStatus(invoice)
+        let display = PageStatus(invoice, refunds: refunds)
         // A pending invoice stays payable: an attempt left at 3-D Secure must not block another
         // card, and should both succeed, the second is refunded automatically.
         let (_, browser) = try services.browserCheckout(for: invoice, description: plan?.title ?? "Movix", includeEmail: false)
@@ -60,7 +60,7 @@ struct PaymentPageController {
             planTitle: plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "", amount: Self.format(invoice.amount, language),
             status: display.rawValue, statusText: language.texts[display.rawValue] ?? display.rawValue,
             failureMessage: invoice.failure.map(language.declineMessage) ?? "", isPayable: invoice.status.isOpen,
-            isPaid: invoice.status == .paid, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct,
+            isPaid: invoice.status == .paid, isWatchable: display == .paid, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct,
             savedCards: mayAct ? cards.map { SavedCardModel(id: $0.id.lowercased, label: $0.label) } : [],
             hasSavedCards: mayAct && !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
             configJSON: try scriptSafeJSON(config), watchUrl: watchURL,
@@ -73,9 +73,12 @@ struct PaymentPageController {
     }
 
     @Sendable func status(_ request: Request, context: BillingRequestContext) async throws -> StatusBody {
-        let invoice = try await services.database.read { connection -> Invoice in try await loadInvoice(context, on: connection) }
+        let (invoice, refunds) = try await services.database.read { connection -> (Invoice, [Refund]) in
+            let invoice = try await loadInvoice(context, on: connection)
+            return (invoice, try await services.refunds.list(invoiceID: invoice.id, on: connection))
+        }
         let language = PageLanguage(request: request)
-        let display = PageStatus(invoice)
+        let display = PageStatus(invoice, refunds: refunds)
         return StatusBody(status: display.rawValue, failure: display.showsFailure ? invoice.failure.map { FailureBody(code: $0.code, message: language.declineMessage($0)) } : nil)
     }
 
@@ -140,15 +143,18 @@ struct PaymentPageController {
 }
 
 /// What the page shows: the invoice's status, except that an open invoice whose last attempt was
-/// declined shows `declined` (with the reason and the form to try again).
+/// declined shows `declined` (with the reason and the form to try again), and a paid one whose
+/// money all went back (a cancellation in the first hour) shows `refunded`, with no "Watch movies".
 enum PageStatus: String {
-    case created, pending, declined, paid, failed, canceled
+    case created, pending, declined, paid, refunded, failed, canceled
 
-    init(_ invoice: Invoice) {
+    init(_ invoice: Invoice, refunds: [Refund]) {
         switch invoice.status {
         case .created: self = invoice.failure == nil ? .created : .declined
         case .pending: self = .pending
-        case .paid: self = .paid
+        case .paid:
+            let back = refunds.filter { $0.status == .refunded }.reduce(Int64(0)) { $0 + $1.amount.amount }
+            self = back >= invoice.amount.amount ? .refunded : .paid
         case .failed: self = .failed
         case .canceled: self = .canceled
         }
@@ -182,6 +188,8 @@ struct PaymentPageModel {
     var failureMessage: String
     var isPayable: Bool
     var isPaid: Bool
+    /// Paid and not refunded: the way to the movies is open.
+    var isWatchable: Bool
     var isFailed: Bool
     var canRetry: Bool
     var savedCards: [SavedCardModel]
