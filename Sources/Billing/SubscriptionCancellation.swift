@@ -69,8 +69,9 @@ public struct SubscriptionCancellation: Sendable {
             let status = subscription.effectiveStatus(at: now)
             guard status == .active, let period = subscription.currentPeriod else { throw BillingError.subscriptionNotCancelable(status) }
             let paid = try await refundableInvoices(subscription.id, at: now, locking: true, on: connection)
-            // A pending refund counts as money back until the acquirer says otherwise; should it
-            // fail, a quote that counted it would have given the viewer nothing. So wait for it.
+            // A refund still being sent counts as money back until the acquirer answers; should it
+            // fail, a quote that counted it would have given the viewer nothing. So wait for it
+            // (one past its resend window stays counted: it is an operator's now, never refunded twice).
             guard !paid.contains(where: \.refundUnderWay) else { throw BillingError.refundInProgress }
             guard let quote = services.refundPolicy.quote(for: paid.map(\.refundable), at: now) else { throw BillingError.subscriptionNotCancelable(status) }
             if let expectedRefund, expectedRefund != quote.refund.amount { throw BillingError.quoteChanged(refund: quote.refund) }
