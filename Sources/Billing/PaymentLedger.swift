@@ -206,15 +206,13 @@ struct PaymentLedger: Sendable {
     private func grantAccess(to subscription: inout Subscription, for invoice: inout Invoice, months: Int, paidAt: Date, actor: String, journal: inout Journal) -> Bool {
         let event: SubscriptionEvent = subscription.status == .pending ? .activate : .renew
         guard case .move(let from, let to) = subscription.status.applying(event) else { return false }
-        // Access still running is extended from its end; access that lapsed starts again at the
-        // payment, never as a period spanning the gap.
         // Access still running is extended from its end, on the billing anchor's day of the month;
         // access that lapsed (or never ran) starts again at the payment, which becomes the anchor.
         let running = subscription.currentPeriod.flatMap { $0.end > paidAt && subscription.status != .pending ? $0 : nil }
         let bought = BillingPeriod.purchased(months: months, paidAt: paidAt, running: running, anchor: subscription.billingAnchor)
         subscription.status = to
         subscription.planID = invoice.planID
-        subscription.billingAnchor = running == nil ? bought.start : subscription.billingAnchor ?? running?.start
+        subscription.billingAnchor = running.map { subscription.billingAnchor ?? $0.start } ?? bought.start
         subscription.currentPeriod = BillingPeriod(start: running?.start ?? bought.start, end: bought.end)
         invoice.period = bought
         journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)

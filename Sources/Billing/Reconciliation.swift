@@ -14,11 +14,6 @@ public struct Reconciliation: Sendable {
     let abandonAfter: TimeInterval
     /// How long after the acquirer refused a refund of money we must give back it is tried again.
     let refundRetryAfter: TimeInterval
-    /// How long after a refund's first sending it may be sent again: the acquirer replays its
-    /// answer to the same request id for an hour (CloudPayments), and after that a resend could
-    /// refund twice. A refund still without an outcome then waits for its Refund notification or
-    /// an operator, and the audit lists it after a day.
-    public static let resendWithin: TimeInterval = 50 * 60
 
     public init(services: BillingServices, grace: TimeInterval = 5 * 60, abandonAfter: TimeInterval = 30 * 60, refundRetryAfter: TimeInterval = 60 * 60) {
         self.services = services
@@ -48,7 +43,7 @@ public struct Reconciliation: Sendable {
         let cutoff = now.addingTimeInterval(-grace)
         await settleAttempts(before: cutoff, now: now, limit: limit, into: &summary)
         await settleAttemptlessInvoices(before: cutoff, limit: limit, into: &summary)
-        await resendRefunds(before: cutoff, firstSentAfter: now.addingTimeInterval(-Self.resendWithin), limit: limit, into: &summary)
+        await resendRefunds(before: cutoff, firstSentAfter: now.addingTimeInterval(-Refund.resendWindow), limit: limit, into: &summary)
         await retryRefusedRefunds(before: now.addingTimeInterval(-refundRetryAfter), limit: limit, into: &summary)
         await retryCancellationRefunds(before: now.addingTimeInterval(-refundRetryAfter), limit: limit, into: &summary)
         await expireLapsed(now: now, limit: limit, into: &summary)

@@ -17,6 +17,8 @@ public struct SubscriptionCancellation: Sendable {
     /// A subscription as the viewer's account shows it.
     public struct Standing: Sendable {
         public var subscription: Subscription
+        /// Its plan, as the account shows it.
+        public var plan: Plan?
         /// The cancellation that stands, once the viewer cancelled.
         public var cancellation: Cancellation?
         /// The refunds the cancellation opened.
@@ -49,22 +51,26 @@ public struct SubscriptionCancellation: Sendable {
     /// or any request once cancelled) answers with the cancellation that stands.
     public func cancel(userID: UUID, expectedRefund: Int64?, idempotencyKey: String?, actor: String) async throws -> Standing {
         let now = services.clock.now()
-        let (cancelled, refundIDs) = try await services.database.journaledTransaction { connection, journal -> (Standing, [UUID]) in
+        // An answer found at once (a repeat), or the subscription just cancelled and its refunds.
+        enum Outcome { case answered(Standing), cancelled(UUID, refunds: [UUID]) }
+        let outcome = try await services.database.journaledTransaction { connection, journal -> Outcome in
             if let idempotencyKey, let earlier = try await services.cancellations.find(userID: userID, idempotencyKey: idempotencyKey, on: connection),
                let subscription = try await services.subscriptions.lock(id: earlier.subscriptionID, on: connection) {
-                let refunds = try await services.refunds.list(cancellationID: earlier.id, on: connection)
-                return (Standing(subscription: subscription, cancellation: earlier, refunds: refunds, quote: nil, policy: services.refundPolicy), [])
+                var standing = try await standing(of: subscription, at: now, on: connection)
+                standing.cancellation = earlier
+                standing.refunds = try await services.refunds.list(cancellationID: earlier.id, on: connection)
+                return .answered(standing)
             }
             guard var subscription = try await services.subscriptions.lockCurrent(userID: userID, on: connection) else {
                 // Access that ended at once was expired in the cancelling transaction.
                 if let latest = try await services.subscriptions.latest(userID: userID, on: connection),
                    try await services.cancellations.standing(subscriptionID: latest.id, on: connection) != nil {
-                    return (try await standing(of: latest, at: now, on: connection), [])
+                    return .answered(try await standing(of: latest, at: now, on: connection))
                 }
                 throw BillingError.noSubscription
             }
             if subscription.status == .canceled {
-                return (try await standing(of: subscription, at: now, on: connection), [])
+                return .answered(try await standing(of: subscription, at: now, on: connection))
             }
             let status = subscription.effectiveStatus(at: now)
             guard status == .active, let period = subscription.currentPeriod else { throw BillingError.subscriptionNotCancelable(status) }
@@ -101,14 +107,18 @@ public struct SubscriptionCancellation: Sendable {
             journal.enqueueEvent(type: "subscription.canceled", aggregateID: subscription.id, payload: EventPayload.canceled(subscription, cancellation))
             // Refunded in full: access ends now, and the subscription with it.
             _ = try await SubscriptionLapse(services: services).expire(&subscription, actor: actor, on: connection, journal: &journal)
-            return (Standing(subscription: subscription, cancellation: cancellation, refunds: refunds, quote: nil, policy: services.refundPolicy), refunds.map(\.id))
+            return .cancelled(subscription.id, refunds: refunds.map(\.id))
         }
-        guard !refundIDs.isEmpty else { return cancelled }
-        // Sent after the commit, outside any lock; a crash in between leaves them for reconciliation.
-        for id in refundIDs { await RefundEngine(services: services).submit(id) }
-        return try await services.database.read { connection in
-            guard let subscription = try await services.subscriptions.find(id: cancelled.subscription.id, on: connection) else { return cancelled }
-            return try await standing(of: subscription, at: services.clock.now(), on: connection)
+        switch outcome {
+        case .answered(let standing):
+            return standing
+        case .cancelled(let subscriptionID, let refundIDs):
+            // Sent after the commit, outside any lock; a crash in between leaves them for reconciliation.
+            for id in refundIDs { await RefundEngine(services: services).submit(id) }
+            return try await services.database.read { connection in
+                guard let subscription = try await services.subscriptions.find(id: subscriptionID, on: connection) else { throw BillingError.noSubscription }
+                return try await standing(of: subscription, at: services.clock.now(), on: connection)
+            }
         }
     }
 
@@ -170,9 +180,8 @@ public struct SubscriptionCancellation: Sendable {
             else { return [] }
             let refunds = try await services.refunds.list(cancellationID: cancellation.id, on: connection)
             let owed = cancellation.unrefunded(refunds)
-            guard owed.amount > 0, !refunds.contains(where: { $0.status == .created || $0.status == .pending }) else { return [] }
-            let invoiceIDs = Set(refunds.compactMap(\.invoiceID))
-            let paid = try await refundableInvoices(cancellation.subscriptionID, at: nil, locking: true, on: connection).filter { invoiceIDs.contains($0.refundable.invoiceID) }
+            guard owed.amount > 0, !refunds.contains(where: \.isUnsettled) else { return [] }
+            let paid = try await invoicesRefunded(by: refunds, of: cancellation.subscriptionID, locking: true, on: connection)
             var opened: [UUID] = []
             for share in RefundPolicy.allocate(owed, over: paid.map(\.refundable)) {
                 guard let attempt = paid.first(where: { $0.refundable.invoiceID == share.invoiceID })?.attempt else { continue }
@@ -201,7 +210,7 @@ public struct SubscriptionCancellation: Sendable {
     /// `locking`, their attempts and refunds are locked, so what is refundable stays so.
     private func refundableInvoices(_ subscriptionID: UUID, at now: Date?, locking: Bool, on connection: PostgresConnection) async throws -> [PaidInvoice] {
         var found: [PaidInvoice] = []
-        let resendableSince = services.clock.now().addingTimeInterval(-Reconciliation.resendWithin)
+        let checkedAt = services.clock.now()
         for invoice in try await services.invoices.paidRunning(subscriptionID: subscriptionID, at: now ?? .distantPast, on: connection) {
             guard let attemptID = invoice.paidAttemptID, let period = invoice.period, let paidAt = invoice.paidAt,
                   let plan = try await services.plans.plan(id: invoice.planID, on: connection),
@@ -213,11 +222,17 @@ public struct SubscriptionCancellation: Sendable {
                 refundable: RefundableInvoice(invoiceID: invoice.id, paid: paid, refundable: refundableAmount(of: attempt.amount, after: refunds)),
                 // One still pending past the resend window is no longer sent: its outcome waits for
                 // an operator (the audit lists it), and it counts as given back, never twice.
-                attempt: attempt, refundUnderWay: refunds.contains { $0.status == .created || ($0.status == .pending && ($0.submittedAt ?? .distantPast) > resendableSince) },
-                refunded: Money(amount: refunds.filter { $0.status == .refunded }.reduce(0) { $0 + $1.amount.amount }, currency: attempt.amount.currency)
+                attempt: attempt, refundUnderWay: refunds.contains { $0.isBeingSent(at: checkedAt) },
+                refunded: Money(amount: refunds.refundedAmount, currency: attempt.amount.currency)
             ))
         }
         return found
+    }
+
+    /// The paid invoices a cancellation's refunds give money back from.
+    private func invoicesRefunded(by refunds: [Refund], of subscriptionID: UUID, locking: Bool, on connection: PostgresConnection) async throws -> [PaidInvoice] {
+        let invoiceIDs = Set(refunds.compactMap(\.invoiceID))
+        return try await refundableInvoices(subscriptionID, at: nil, locking: locking, on: connection).filter { invoiceIDs.contains($0.refundable.invoiceID) }
     }
 
     private func standing(of subscription: Subscription, at now: Date, on connection: PostgresConnection) async throws -> Standing {
@@ -231,11 +246,11 @@ public struct SubscriptionCancellation: Sendable {
             refundUnderWay = paid.contains(where: \.refundUnderWay)
             quote = refundUnderWay ? nil : services.refundPolicy.quote(for: paid.map(\.refundable), at: now)
         } else if let cancellation {
-            let invoiceIDs = Set(refunds.compactMap(\.invoiceID))
-            let paid = try await refundableInvoices(subscription.id, at: nil, locking: false, on: connection).filter { invoiceIDs.contains($0.refundable.invoiceID) }
+            let paid = try await invoicesRefunded(by: refunds, of: subscription.id, locking: false, on: connection)
             // Only refunds done for certain: while one is pending the money is not back yet.
             leftToRefund = Money(amount: paid.reduce(0) { $0 + $1.attempt.amount.amount - $1.refunded.amount }, currency: cancellation.refund.currency)
         }
-        return Standing(subscription: subscription, cancellation: cancellation, refunds: refunds, quote: quote, refundUnderWay: refundUnderWay, leftToRefund: leftToRefund, policy: services.refundPolicy)
+        let plan = try await services.plans.plan(id: subscription.planID, on: connection)
+        return Standing(subscription: subscription, plan: plan, cancellation: cancellation, refunds: refunds, quote: quote, refundUnderWay: refundUnderWay, leftToRefund: leftToRefund, policy: services.refundPolicy)
     }
 }

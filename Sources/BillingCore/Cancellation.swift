@@ -48,16 +48,14 @@ public struct Cancellation: Hashable, Sendable {
     /// is back too, and nothing is left to retry.
     public func refundState(_ refunds: [Refund], leftToRefund: Money? = nil) -> CancellationRefundState {
         guard refund.amount > 0 else { return .none }
-        let settled = refunds.filter { $0.status == .refunded }.reduce(Int64(0)) { $0 + $1.amount.amount }
-        if settled >= refund.amount { return .refunded }
-        if refunds.contains(where: { $0.status == .created || $0.status == .pending }) { return .pending }
+        if refunds.refundedAmount >= refund.amount { return .refunded }
+        if refunds.contains(where: \.isUnsettled) { return .pending }
         return leftToRefund?.amount == 0 ? .refunded : .failed
     }
 
     /// What is still owed and not being refunded: the failed refunds' part, which a retry sends again.
     public func unrefunded(_ refunds: [Refund]) -> Money {
-        let held = refunds.filter(\.countsAgainstAttempt).reduce(Int64(0)) { $0 + $1.amount.amount }
-        return Money(amount: max(0, refund.amount - held), currency: refund.currency)
+        Money(amount: max(0, refund.amount - refunds.heldAmount), currency: refund.currency)
     }
 
     /// Whether the viewer may take it back: only when nothing was refunded and access still runs.

@@ -43,6 +43,21 @@ public struct Refund: Hashable, Sendable {
 
     /// Whether the refund holds (or has taken) part of its attempt's amount.
     public var countsAgainstAttempt: Bool { status != .failed }
+
+    /// Whether its outcome is still to come.
+    public var isUnsettled: Bool { status == .created || status == .pending }
+
+    /// How long after its first sending a refund may be sent again: the acquirer replays its
+    /// answer to the same request id for an hour (CloudPayments), and after that a resend could
+    /// refund twice. A refund still without an outcome then waits for its Refund notification or
+    /// an operator, and the audit lists it after a day.
+    public static let resendWindow: TimeInterval = 50 * 60
+
+    /// Whether its outcome will still come from us at `now`: not sent yet, or sent within the
+    /// resend window. One past the window is an operator's to settle.
+    public func isBeingSent(at now: Date) -> Bool {
+        status == .created || (status == .pending && (submittedAt ?? .distantPast) > now.addingTimeInterval(-Self.resendWindow))
+    }
 }
 
 /// Why money goes back.
@@ -104,6 +119,13 @@ extension RefundStatus {
 
 /// How much of `attemptAmount` is still refundable, given the attempt's refunds so far.
 public func refundableAmount(of attemptAmount: Money, after refunds: [Refund]) -> Money {
-    let held = refunds.filter(\.countsAgainstAttempt).reduce(Int64(0)) { $0 + $1.amount.amount }
-    return Money(amount: max(0, attemptAmount.amount - held), currency: attemptAmount.currency)
+    Money(amount: max(0, attemptAmount.amount - refunds.heldAmount), currency: attemptAmount.currency)
+}
+
+extension Sequence where Element == Refund {
+    /// What these refunds hold of their payments (all but the failed), in minor units.
+    public var heldAmount: Int64 { filter(\.countsAgainstAttempt).reduce(0) { $0 + $1.amount.amount } }
+
+    /// What these refunds gave back for certain (the `refunded` ones), in minor units.
+    public var refundedAmount: Int64 { filter { $0.status == .refunded }.reduce(0) { $0 + $1.amount.amount } }
 }

@@ -79,7 +79,7 @@ public struct RefundRepository: Sendable {
 
     /// Refunds not settled since before `cutoff` that are safe to send (again), oldest first:
     /// never sent, or first sent after `firstSentAfter`, while the acquirer still replays its
-    /// answer to the same request id instead of refunding twice.
+    /// answer to the same request id instead of refunding twice (`Refund.isBeingSent` in SQL).
     public func unsettled(before cutoff: Date, firstSentAfter: Date, limit: Int, on connection: PostgresConnection) async throws -> [Refund] {
         try await refunds(connection.query("""
             SELECT \(unescaped: Self.columns) FROM refunds

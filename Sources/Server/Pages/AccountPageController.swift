@@ -49,11 +49,7 @@ struct AccountPageController {
     @Sendable func cancellationStatus(_ request: Request, context: BillingRequestContext) async throws -> CancellationBody {
         let userID = try authorizedUser(context, token: request.uri.queryParameters.get("t"))
         guard let standing = try await SubscriptionCancellation(services: services).standing(userID: userID) else { throw BillingError.noSubscription }
-        if standing.refundUnderWay { throw BillingError.refundInProgress }
-        guard let body = CancellationBody(standing, now: services.clock.now()) else {
-            throw BillingError.subscriptionNotCancelable(standing.subscription.effectiveStatus(at: services.clock.now()))
-        }
-        return body
+        return try CancellationBody.required(standing, now: services.clock.now())
     }
 
     @Sendable func cancel(_ request: Request, context: BillingRequestContext) async throws -> Response {
@@ -81,9 +77,10 @@ struct AccountPageController {
     }
 
     /// Runs a form's action and goes back to the page (so a reload does not post again), with a
-    /// link that expires when the page's did: acting never extends it. An action the subscription no longer allows (it changed since the page was shown)
-    /// comes back as a note on the page, which then shows where things stand (a changed quote
-    /// among them, for the viewer to confirm again), instead of a problem document in the browser.
+    /// link that expires when the page's did: acting never extends it. An action the subscription
+    /// no longer allows (it changed since the page was shown) comes back as a note on the page,
+    /// which then shows where things stand (a changed quote among them, for the viewer to confirm
+    /// again), instead of a problem document in the browser.
     private func act(_ userID: UUID, _ request: Request, _ form: [String: String], _ action: (SubscriptionCancellation) async throws -> Void) async throws -> Response {
         var note: AccountPageModel.Note?
         do {
@@ -109,7 +106,7 @@ struct AccountPageController {
         let fields = FormEncoding.decode(String(buffer: try await request.body.collect(upTo: context.maxUploadSize)))
         let form = Dictionary(fields, uniquingKeysWith: { first, _ in first })
         let rawID = try context.parameters.require("user_id")
-        guard let userID = UUID(uuidString: rawID) else { throw Problem.notFound("No account \(Problem.quoted(rawID)).") }
+        guard let userID = UUID(uuidString: rawID) else { throw PaymentLinks.linkExpired }
         try links.authorize(request, token: form["page_token"], for: .account(userID))
         return (userID, form)
     }

@@ -112,7 +112,7 @@ struct AccountPageModel {
         }
         cancellation = standing.flatMap { standing in
             standing.cancellation.map {
-                let state = $0.refundState(standing.refunds)
+                let state = standing.refundState ?? .none
                 return CancellationState(
                     text: CancellationWording.sentence($0.terms, refundState: state, now: now, language: language),
                     refundStatus: state.rawValue, canResume: $0.canResume(at: now)

@@ -153,8 +153,7 @@ enum PageStatus: String {
         case .created: self = invoice.failure == nil ? .created : .declined
         case .pending: self = .pending
         case .paid:
-            let back = refunds.filter { $0.status == .refunded }.reduce(Int64(0)) { $0 + $1.amount.amount }
-            self = back >= invoice.amount.amount ? .refunded : .paid
+            self = refunds.refundedAmount >= invoice.amount.amount ? .refunded : .paid
         case .failed: self = .failed
         case .canceled: self = .canceled
         }

@@ -61,14 +61,14 @@ struct AccountController {
     @Sendable func showSubscription(_ request: Request, context: BillingRequestContext) async throws -> SubscriptionEnvelope {
         let user = try context.requireUser()
         guard let standing = try await cancellations.standing(userID: user.id) else { return SubscriptionEnvelope(subscription: nil) }
-        return SubscriptionEnvelope(subscription: try await subscriptionBody(standing))
+        return SubscriptionEnvelope(subscription: SubscriptionBody(standing, now: services.clock.now()))
     }
 
     /// The quote while the subscription runs; the cancellation with its refund status once cancelled.
     @Sendable func showCancellation(_ request: Request, context: BillingRequestContext) async throws -> CancellationBody {
         let user = try context.requireUser()
         guard let standing = try await cancellations.standing(userID: user.id) else { throw BillingError.noSubscription }
-        return try cancellationBody(standing)
+        return try CancellationBody.required(standing, now: services.clock.now())
     }
 
     /// The cancel request body: the viewer confirms, optionally with the refund they were quoted.
@@ -79,18 +79,18 @@ struct AccountController {
 
     @Sendable func cancel(_ request: Request, context: BillingRequestContext) async throws -> CancellationBody {
         let user = try context.requireUser()
-        let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
+        let key = try IdempotencyKey.of(request)
         let input = try await decodeBody(CancelRequestBody.self, from: request, context: context)
         guard input.confirm else { throw Problem.invalid("confirm must be true: read GET /v1/subscription/cancellation first, then confirm.") }
         if let expected = input.expectedRefund, expected < 0 { throw Problem.invalid("expected_refund must not be negative: it is the quoted refund in minor units.") }
         let standing = try await cancellations.cancel(userID: user.id, expectedRefund: input.expectedRefund, idempotencyKey: key, actor: "user:\(user.id.lowercased)")
-        return try cancellationBody(standing)
+        return try CancellationBody.required(standing, now: services.clock.now())
     }
 
     @Sendable func resume(_ request: Request, context: BillingRequestContext) async throws -> SubscriptionEnvelope {
         let user = try context.requireUser()
         let standing = try await cancellations.resume(userID: user.id, actor: "user:\(user.id.lowercased)")
-        return SubscriptionEnvelope(subscription: try await subscriptionBody(standing))
+        return SubscriptionEnvelope(subscription: SubscriptionBody(standing, now: services.clock.now()))
     }
 
     /// The renewal switch's request body.
@@ -102,23 +102,10 @@ struct AccountController {
         let user = try context.requireUser()
         let input = try await decodeBody(AutoRenewRequestBody.self, from: request, context: context)
         let standing = try await cancellations.setAutoRenew(userID: user.id, enabled: input.enabled, actor: "user:\(user.id.lowercased)")
-        return SubscriptionEnvelope(subscription: try await subscriptionBody(standing))
+        return SubscriptionEnvelope(subscription: SubscriptionBody(standing, now: services.clock.now()))
     }
 
     private var cancellations: SubscriptionCancellation { SubscriptionCancellation(services: services) }
-
-    private func subscriptionBody(_ standing: SubscriptionCancellation.Standing) async throws -> SubscriptionBody {
-        let plan = try await services.database.read { try await services.plans.plan(id: standing.subscription.planID, on: $0) }
-        return SubscriptionBody(standing, plan: plan, now: services.clock.now())
-    }
-
-    private func cancellationBody(_ standing: SubscriptionCancellation.Standing) throws -> CancellationBody {
-        if standing.refundUnderWay { throw BillingError.refundInProgress }
-        guard let body = CancellationBody(standing, now: services.clock.now()) else {
-            throw BillingError.subscriptionNotCancelable(standing.subscription.effectiveStatus(at: services.clock.now()))
-        }
-        return body
-    }
 }
 
 extension CancellationBody: ResponseEncodable {}

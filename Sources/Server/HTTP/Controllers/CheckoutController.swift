@@ -30,7 +30,7 @@ struct CheckoutController {
         if let email = input.email, !EmailAddress.isPlausible(email) {
             throw Problem.invalid("email \(Problem.quoted(email)) is not an email address.")
         }
-        let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
+        let key = try IdempotencyKey.of(request)
         let requestHash = SHA256.hash(data: Data(buffer: body)).map { String(format: "%02x", $0) }.joined()
 
         let stored = try await services.database.journaledTransaction { connection, journal -> StoredResponse in
@@ -72,6 +72,11 @@ struct CheckoutController {
 
 /// The rules for an `Idempotency-Key` header value.
 enum IdempotencyKey {
+    /// The request's `Idempotency-Key`, validated; nil when it has none.
+    static func of(_ request: Request) throws -> String? {
+        try request.headers[HTTPField.Name("Idempotency-Key")!].map(validated)
+    }
+
     static func validated(_ value: String) throws -> String {
         guard (1...255).contains(value.utf8.count), value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
             throw Problem.badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters.")

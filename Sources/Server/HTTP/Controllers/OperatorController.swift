@@ -34,7 +34,7 @@ struct OperatorController {
         // Characters and bytes both: a letter with 20,000 combining accents is one character.
         guard (1...500).contains(reason.count), reason.utf8.count <= 2000 else { throw Problem.invalid("reason must be 1 to 500 characters (2000 bytes).") }
         if let amount = input.amount, amount <= 0 { throw Problem.invalid("amount must be a positive number of minor units.") }
-        let key = try request.headers[HTTPField.Name("Idempotency-Key")!].map(IdempotencyKey.validated)
+        let key = try IdempotencyKey.of(request)
         let refund = try await RefundEngine(services: services).refundInvoice(invoiceID, amount: input.amount, comment: reason, actor: "operator", idempotencyKey: key)
         return try Response.json(RefundBody(refund), status: .created)
     }

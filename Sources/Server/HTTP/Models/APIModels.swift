@@ -158,11 +158,11 @@ struct SubscriptionBody: Codable, Sendable {
     /// The cancellation that stands, once the viewer cancelled.
     @NullEncoded var cancellation: CancellationBody?
 
-    init(_ standing: SubscriptionCancellation.Standing, plan: Plan?, now: Date) {
+    init(_ standing: SubscriptionCancellation.Standing, now: Date) {
         let subscription = standing.subscription
         id = subscription.id.lowercased
         status = subscription.effectiveStatus(at: now).rawValue
-        self.plan = plan.map(PlanBody.init)
+        plan = standing.plan.map(PlanBody.init)
         currentPeriod = subscription.currentPeriod.map(PeriodBody.init)
         autoRenew = subscription.autoRenew
         cancelAtPeriodEnd = subscription.cancelAtPeriodEnd
@@ -222,6 +222,18 @@ struct CancellationBody: Codable, Sendable {
             ru: CancellationWording.sentence(terms, refundState: refundState, now: now, language: .ru),
             en: CancellationWording.sentence(terms, refundState: refundState, now: now, language: .en)
         )
+    }
+}
+
+extension CancellationBody {
+    /// What the cancellation endpoints answer: the cancellation or the quote, else why neither
+    /// can be given (a refund of the payment still under way; a subscription not cancellable).
+    static func required(_ standing: SubscriptionCancellation.Standing, now: Date) throws -> CancellationBody {
+        if standing.refundUnderWay { throw BillingError.refundInProgress }
+        guard let body = CancellationBody(standing, now: now) else {
+            throw BillingError.subscriptionNotCancelable(standing.subscription.effectiveStatus(at: now))
+        }
+        return body
     }
 }
 
