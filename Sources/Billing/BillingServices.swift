@@ -11,6 +11,8 @@ public struct BillingServices: Sendable {
     public let clock: BillingClock
     /// What a viewer who cancels gets back (`MOVIX_REFUND_POLICY`).
     public let refundPolicy: RefundPolicy
+    /// When renewals are charged and how declines are chased (`MOVIX_RENEWAL_LEAD`, `MOVIX_GRACE_PERIOD`).
+    public let renewalTerms: RenewalTerms
     public let plans = PlanRepository()
     public let customers = CustomerRepository()
     public let paymentMethods = PaymentMethodRepository()
@@ -21,14 +23,16 @@ public struct BillingServices: Sendable {
     public let refunds = RefundRepository()
     public let cancellations = CancellationRepository()
     public let idempotency = IdempotencyRepository()
+    public let jobs = JobRepository()
     public let logger: Logger
 
-    public init(database: Database, acquirers: AcquirerRegistry, acquiringLog: PostgresAcquiringLog, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, logger: Logger) {
+    public init(database: Database, acquirers: AcquirerRegistry, acquiringLog: PostgresAcquiringLog, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, renewalTerms: RenewalTerms = .standard, logger: Logger) {
         self.database = database
         self.acquirers = acquirers
         self.acquiringLog = acquiringLog
         self.clock = clock
         self.refundPolicy = refundPolicy
+        self.renewalTerms = renewalTerms
         self.logger = logger
     }
 

@@ -17,7 +17,7 @@ struct PaymentLedger: Sendable {
     func check(transactionID: String, invoiceID: UUID?, claim: PaymentClaim, acquirer: any Acquirer, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> CheckDecision {
         guard let invoiceID, var invoice = try await services.invoices.lock(id: invoiceID, on: connection) else { return .unknownInvoice }
         let now = services.clock.now()
-        let facts = InvoiceForCheck(accountID: acquirer.accountID(for: invoice.userID), amount: invoice.amount, status: invoice.status, createdAt: invoice.createdAt)
+        let facts = InvoiceForCheck(accountID: acquirer.accountID(for: invoice.userID), amount: invoice.amount, status: invoice.status, createdAt: invoice.createdAt, kind: invoice.kind)
         let decision = decideCheck(invoice: facts, claim: claim, now: now)
         guard decision == .accept, let amount = claim.amount else { return decision }
         // A new attempt: the previous decline no longer describes where the payment stands.
@@ -131,6 +131,26 @@ struct PaymentLedger: Sendable {
         if transition.isMove || !alreadyShown {
             journal.enqueueEvent(type: "invoice.payment_failed", aggregateID: open.subscriptionID, payload: EventPayload.invoice(open))
         }
+        if transition.isMove, open.kind == .renewal {
+            try await scheduleDunning(of: open, decline: decline, on: connection, journal: &journal)
+        }
+    }
+
+    /// After a renewal charge is declined: the next try on the dunning schedule, if the decline
+    /// is soft and the schedule has one left before access ends (whichever path reported it: the
+    /// charge's answer, a notification, reconciliation).
+    private func scheduleDunning(of invoice: Invoice, decline: Decline, on connection: PostgresConnection, journal: inout Journal) async throws {
+        let declines = try await services.attempts.list(invoiceID: invoice.id, on: connection).filter { $0.status == .declined }
+        guard let firstFailure = declines.map(\.createdAt).min(),
+              let subscription = try await services.subscriptions.find(id: invoice.subscriptionID, on: connection),
+              let accessEnd = subscription.accessEnd
+        else { return }
+        let next = services.renewalTerms.dunning.nextCharge(
+            after: declines.count, firstFailure: firstFailure, kind: DeclineKind.of(code: decline.code), accessEnds: accessEnd
+        )
+        if let next {
+            journal.schedule(.dunningRetry, key: JobKey(id: invoice.id, number: Int64(declines.count)), at: next)
+        }
     }
 
     /// An attempt the acquirer voided (Cancel): a hold released, no money.
@@ -192,7 +212,7 @@ struct PaymentLedger: Sendable {
         invoice.failure = nil
 
         var subscription = locked.subscription
-        let extended = grantAccess(to: &subscription, for: &invoice, months: locked.periodMonths, paidAt: paidAt, actor: actor, journal: &journal)
+        let extended = grantAccess(to: &subscription, for: &invoice, months: locked.periodMonths, paidAt: paidAt, savesCard: token != nil, actor: actor, journal: &journal)
         let card = token.map { PaymentRepository.CardToSave(acquirer: acquirer, token: $0, card: attempt.card) }
         invoice.paymentMethodID = try await services.payments.recordPayment(invoice, subscription: extended ? subscription : nil, card: card, on: connection)
 
@@ -202,19 +222,34 @@ struct PaymentLedger: Sendable {
     }
 
     /// Activates (or, for a later payment, extends) the subscription and sets the period the
-    /// invoice bought; returns whether the subscription changed.
-    private func grantAccess(to subscription: inout Subscription, for invoice: inout Invoice, months: Int, paidAt: Date, actor: String, journal: inout Journal) -> Bool {
+    /// invoice bought; returns whether the subscription changed. A first payment that saved a
+    /// card turns automatic renewal on, as the checkout page says it will; every new period gets
+    /// its renewal job, which decides when it runs whether to charge.
+    private func grantAccess(to subscription: inout Subscription, for invoice: inout Invoice, months: Int, paidAt: Date, savesCard: Bool, actor: String, journal: inout Journal) -> Bool {
         let event: SubscriptionEvent = subscription.status == .pending ? .activate : .renew
         guard case .move(let from, let to) = subscription.status.applying(event) else { return false }
-        // Access still running is extended from its end, on the billing anchor's day of the month;
-        // access that lapsed (or never ran) starts again at the payment, which becomes the anchor.
-        let running = subscription.currentPeriod.flatMap { $0.end > paidAt && subscription.status != .pending ? $0 : nil }
-        let bought = BillingPeriod.purchased(months: months, paidAt: paidAt, running: running, anchor: subscription.billingAnchor)
+        let bought: BillingPeriod
+        let start: Date
+        if invoice.kind == .renewal, let renewed = invoice.period, let current = subscription.currentPeriod, current.end == renewed.start {
+            // A renewal buys the period it was issued for, from the old end even when paid in the
+            // grace after it: no gap, no overlap.
+            bought = renewed
+            start = current.start
+        } else {
+            // Access still running is extended from its end, on the billing anchor's day of the month;
+            // access that lapsed (or never ran) starts again at the payment, which becomes the anchor.
+            let running = subscription.currentPeriod.flatMap { $0.end > paidAt && subscription.status != .pending ? $0 : nil }
+            bought = BillingPeriod.purchased(months: months, paidAt: paidAt, running: running, anchor: subscription.billingAnchor)
+            subscription.billingAnchor = running.map { subscription.billingAnchor ?? $0.start } ?? bought.start
+            start = running?.start ?? bought.start
+        }
+        if event == .activate, savesCard { subscription.autoRenew = true }
         subscription.status = to
         subscription.planID = invoice.planID
-        subscription.billingAnchor = running.map { subscription.billingAnchor ?? $0.start } ?? bought.start
-        subscription.currentPeriod = BillingPeriod(start: running?.start ?? bought.start, end: bought.end)
+        subscription.currentPeriod = BillingPeriod(start: start, end: bought.end)
+        subscription.graceUntil = nil
         invoice.period = bought
+        journal.schedule(.renewal, key: JobKey(subscriptionID: subscription.id, periodEnd: bought.end), at: services.renewalTerms.chargeAt(periodEnd: bought.end))
         journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
         let type = event == .activate ? "subscription.activated" : "subscription.renewed"
         journal.enqueueEvent(type: type, aggregateID: subscription.id, payload: EventPayload.subscription(subscription))

@@ -1,4 +1,3 @@
-import Acquiring
 import BillingCore
 import Foundation
 import Storage
@@ -31,49 +30,13 @@ public struct SavedCardPayment: Sendable {
             return (invoice, token, ended)
         }
 
-        let acquirer = try services.acquirers.acquirer(for: invoice)
         let plan = try await services.database.read { try await services.plans.plan(id: invoice.planID, on: $0) }
-        let charge = SavedCardCharge(
-            invoiceID: invoice.id, userID: invoice.userID, amount: invoice.amount, token: token,
-            description: plan?.title ?? "Movix", email: invoice.email, initiatedByCardholder: true,
+        _ = try await TokenCharge(services: services).charge(
+            invoice, token: token, description: plan?.title ?? "Movix", initiatedByCardholder: true,
             // One charge per invoice and try, however often (and with whichever card) the viewer
             // presses Pay meanwhile; after a decline (one more ended attempt) the next press is a
             // new charge, not a replay of the decline.
             idempotencyKey: "charge-\(invoice.id.lowercased)-\(endedAttempts)"
         )
-        let outcome: ChargeOutcome
-        do {
-            outcome = try await acquirer.chargeSavedCard(charge)
-        } catch let error as AcquirerUnavailable {
-            // Unknown outcome: the invoice stays pending until a notification or reconciliation says.
-            services.logger.warning("saved-card charge outcome unknown", metadata: ["invoice": "\(invoice.id)", "error": "\(error)"])
-            return
-        } catch let error as AcquirerRequestRejected {
-            // Nothing was created at the acquirer: the invoice is payable again, with the reason shown.
-            try await services.database.journaledTransaction { connection, journal in
-                guard var locked = try await services.invoices.lock(id: invoice.id, on: connection), locked.status == .pending else { return }
-                locked.failure = Decline(code: 0, message: error.message)
-                locked.status = .created
-                try await services.invoices.update(locked, on: connection)
-                journal.recordTransition(entity: "invoice", id: locked.id, from: InvoiceStatus.pending.rawValue, to: locked.status.rawValue, event: InvoiceEvent.paymentFailed.rawValue, actor: "acquirer:\(acquirer.name)")
-            }
-            return
-        }
-
-        let actor = "acquirer:\(acquirer.name)"
-        let refunds = try await services.database.journaledTransaction { connection, journal -> [UUID] in
-            switch outcome {
-            case .succeeded(let payment):
-                return try await ledger.attemptSucceeded(AttemptReport(payment), acquirer: acquirer, actor: actor, on: connection, journal: &journal)
-            case .declined(let payment):
-                let decline = payment.decline ?? Decline(code: 0, message: DeclineReason.forCode(0).russian)
-                try await ledger.attemptDeclined(AttemptReport(payment), decline: decline, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
-                return []
-            case .requiresAuthentication:
-                // Saved-card charges carry no 3-D Secure branch; the notification will settle it.
-                return []
-            }
-        }
-        RefundEngine(services: services).submitInBackground(refunds)
     }
 }

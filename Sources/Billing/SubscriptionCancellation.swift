@@ -61,6 +61,9 @@ public struct SubscriptionCancellation: Sendable {
                 standing.refunds = try await services.refunds.list(cancellationID: earlier.id, on: connection)
                 return .answered(standing)
             }
+            // A renewal invoice waiting for its charge (dunning) is closed with the cancellation;
+            // locked before the subscription, the order payments lock them in.
+            let openInvoice = try await services.invoices.lockOpen(userID: userID, on: connection)
             guard var subscription = try await services.subscriptions.lockCurrent(userID: userID, on: connection) else {
                 // Access that ended at once was expired in the cancelling transaction.
                 if let latest = try await services.subscriptions.latest(userID: userID, on: connection),
@@ -101,10 +104,18 @@ public struct SubscriptionCancellation: Sendable {
             subscription.status = to
             subscription.autoRenew = false
             subscription.cancelAtPeriodEnd = true
+            // Access ends as the quote says, not after a renewal's grace.
+            subscription.graceUntil = nil
             subscription.currentPeriod = BillingPeriod(start: period.start, end: max(period.start, cancellation.accessUntil))
             try await services.subscriptions.update(subscription, on: connection)
             journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.cancel.rawValue, actor: actor)
             journal.enqueueEvent(type: "subscription.canceled", aggregateID: subscription.id, payload: EventPayload.canceled(subscription, cancellation))
+            if var renewal = openInvoice, renewal.kind == .renewal, renewal.subscriptionID == subscription.id,
+               case .move(let from, let to) = renewal.status.applying(.abandoned) {
+                renewal.status = to
+                try await services.invoices.update(renewal, on: connection)
+                journal.recordTransition(entity: "invoice", id: renewal.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.abandoned.rawValue, actor: actor)
+            }
             // Refunded in full: access ends now, and the subscription with it.
             _ = try await SubscriptionLapse(services: services).expire(&subscription, actor: actor, on: connection, journal: &journal)
             return .cancelled(subscription.id, refunds: refunds.map(\.id))
@@ -148,6 +159,7 @@ public struct SubscriptionCancellation: Sendable {
             try await services.cancellations.markResumed(cancellation.id, at: now, on: connection)
             journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.resume.rawValue, actor: actor)
             journal.enqueueEvent(type: "subscription.resumed", aggregateID: subscription.id, payload: EventPayload.subscription(subscription))
+            scheduleRenewal(of: subscription, journal: &journal)
             return try await standing(of: subscription, at: now, on: connection)
         }
     }
@@ -165,9 +177,17 @@ public struct SubscriptionCancellation: Sendable {
                 subscription.cancelAtPeriodEnd = !enabled
                 try await services.subscriptions.update(subscription, on: connection)
                 journal.recordTransition(entity: "subscription", id: subscription.id, from: status.rawValue, to: status.rawValue, event: enabled ? "auto_renew_on" : "auto_renew_off", actor: actor)
+                if enabled { scheduleRenewal(of: subscription, journal: &journal) }
             }
             return try await standing(of: subscription, at: now, on: connection)
         }
+    }
+
+    /// Makes sure the current period's renewal job is waiting (it may have run and found
+    /// auto-renew off); whether it charges is decided when it runs.
+    private func scheduleRenewal(of subscription: Subscription, journal: inout Journal) {
+        guard let end = subscription.currentPeriod?.end else { return }
+        journal.schedule(.renewal, key: JobKey(subscriptionID: subscription.id, periodEnd: end), at: services.renewalTerms.chargeAt(periodEnd: end))
     }
 
     /// Opens new refunds for what a cancellation still owes after the acquirer refused its

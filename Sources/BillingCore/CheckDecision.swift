@@ -18,12 +18,16 @@ public struct InvoiceForCheck: Sendable {
     public var amount: Money
     public var status: InvoiceStatus
     public var createdAt: Date
+    /// A renewal invoice stays payable (a new card during the grace) until its subscription ends
+    /// and closes it; only a checkout's invoice goes stale with age.
+    public var kind: Invoice.Kind
 
-    public init(accountID: String, amount: Money, status: InvoiceStatus, createdAt: Date) {
+    public init(accountID: String, amount: Money, status: InvoiceStatus, createdAt: Date, kind: Invoice.Kind = .initial) {
         self.accountID = accountID
         self.amount = amount
         self.status = status
         self.createdAt = createdAt
+        self.kind = kind
     }
 }
 
@@ -53,6 +57,6 @@ public func decideCheck(invoice: InvoiceForCheck?, claim: PaymentClaim, now: Dat
     guard claim.accountID == invoice.accountID else { return .wrongAccount }
     guard claim.amount == invoice.amount else { return .wrongAmount }
     guard invoice.status.isOpen else { return .notAccepted }
-    guard !checkoutExpired(createdAt: invoice.createdAt, now: now) else { return .expired }
+    guard invoice.kind == .renewal || !checkoutExpired(createdAt: invoice.createdAt, now: now) else { return .expired }
     return .accept
 }

@@ -30,3 +30,41 @@ public enum JobKind: String, Hashable, Sendable, CaseIterable {
     /// End access whose grace is over.
     case expiry
 }
+
+/// What a job is about, as its key: a subscription and the end of the period it renews or
+/// closes (`renewal`, `expiry`), or a renewal invoice and how many charges of it failed
+/// (`dunning_retry`). Written `<uuid>/<number>`, so the key itself tells which work it is.
+public struct JobKey: Hashable, Sendable, CustomStringConvertible {
+    public var id: UUID
+    public var number: Int64
+
+    public init(id: UUID, number: Int64) {
+        self.id = id
+        self.number = number
+    }
+
+    /// A subscription's period ending at `end`, to the microsecond PostgreSQL keeps.
+    public init(subscriptionID: UUID, periodEnd end: Date) {
+        self.init(id: subscriptionID, number: Self.microseconds(end))
+    }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let id = UUID(uuidString: String(parts[0])), let number = Int64(parts[1]) else { return nil }
+        self.init(id: id, number: number)
+    }
+
+    public var description: String { "\(id.lowercased)/\(number)" }
+
+    /// The period end a `renewal` or `expiry` key names.
+    public var periodEnd: Date { Date(timeIntervalSince1970: Double(number) / 1_000_000) }
+
+    /// Whether this key names the period ending at `end`.
+    public func names(periodEnd end: Date) -> Bool { number == Self.microseconds(end) }
+
+    /// A time as whole microseconds since 1970: how PostgreSQL stores it, so a time read back
+    /// from the database gives the key it was scheduled under.
+    static func microseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    }
+}

@@ -6,6 +6,6 @@ struct MovixBilling: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "movix-billing",
         abstract: "Movix Billing: subscriptions and payments for the Movix online cinema.",
-        subcommands: [Dev.self, Serve.self, Migrate.self, Reconcile.self, Audit.self, Sandbox.self, Token.self]
+        subcommands: [Dev.self, Serve.self, Worker.self, Migrate.self, Reconcile.self, Audit.self, Sandbox.self, Token.self]
     )
 }

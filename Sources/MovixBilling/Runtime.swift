@@ -31,3 +31,13 @@ func exitWithConfigurationError(_ error: any Error) -> Never {
     FileHandle.standardError.write(Data("\(error)\n".utf8))
     exit(78) // EX_CONFIG
 }
+
+/// Refuses to start on a database that lacks some of this build's migrations.
+func requireMigrated(_ configuration: PostgresClient.Configuration, logger: Logger) async throws {
+    let pending = try await Database.withConnected(configuration, logger: logger) { try await Migrator(database: $0).pending() }
+    guard pending.isEmpty else {
+        exitWithConfigurationError(SettingError(
+            name: "DATABASE_URL", problem: "points at a database without migrations \(pending.map(String.init).joined(separator: ", ")); run `movix-billing migrate` first"
+        ))
+    }
+}

@@ -14,9 +14,11 @@ public struct InvoiceRepository: Sendable {
 
     public func insert(_ invoice: Invoice, on connection: PostgresConnection) async throws {
         try await connection.run("""
-            INSERT INTO invoices (id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer, email, created_at, updated_at)
+            INSERT INTO invoices (id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer, payment_method_id,
+                                  period_start, period_end, failure_code, failure_message, email, created_at, updated_at)
             VALUES (\(invoice.id), \(invoice.userID), \(invoice.subscriptionID), \(invoice.planID), \(invoice.kind.rawValue),
                     \(invoice.amount.amount), \(invoice.amount.currency.rawValue), \(invoice.status.rawValue), \(invoice.acquirer),
+                    \(invoice.paymentMethodID), \(invoice.period?.start), \(invoice.period?.end), \(invoice.failure?.code), \(invoice.failure?.message),
                     \(invoice.email), \(invoice.createdAt), \(invoice.createdAt))
             """, logger: connection.logger)
     }
@@ -45,6 +47,15 @@ public struct InvoiceRepository: Sendable {
               AND NOT EXISTS (SELECT 1 FROM payment_attempts a WHERE a.invoice_id = i.id AND a.status = 'started')
             ORDER BY i.updated_at LIMIT \(limit)
             """, logger: connection.logger))
+    }
+
+    /// The renewal invoice of the subscription's period starting at `periodStart`, if one was made
+    /// (`invoices_one_renewal_per_period` allows one).
+    public func renewal(subscriptionID: UUID, periodStart: Date, on connection: PostgresConnection) async throws -> Invoice? {
+        try await invoices(connection.query("""
+            SELECT \(unescaped: Self.columns) FROM invoices
+            WHERE subscription_id = \(subscriptionID) AND kind = 'renewal' AND period_start = \(periodStart)
+            """, logger: connection.logger)).first
     }
 
     public func find(id: UUID, on connection: PostgresConnection) async throws -> Invoice? {

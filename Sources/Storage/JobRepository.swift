@@ -55,6 +55,16 @@ public struct JobRepository: Sendable {
             """, logger: connection.logger))
     }
 
+    /// Gives a job back unfinished, to run again at `runAt` (waiting for an outcome, a grace to
+    /// end, or released at shutdown), if `worker` still holds it.
+    @discardableResult
+    public func postpone(_ id: Int64, worker: String, to runAt: Date, on connection: PostgresConnection) async throws -> Bool {
+        try await changedRow(connection.query("""
+            UPDATE jobs SET leased_by = NULL, leased_until = NULL, run_at = \(runAt)
+            WHERE id = \(id) AND leased_by = \(worker) AND done_at IS NULL RETURNING id
+            """, logger: connection.logger))
+    }
+
     private func changedRow(_ rows: PostgresRowSequence) async throws -> Bool {
         var changed = false
         for try await _ in rows { changed = true }

@@ -1,6 +1,7 @@
+import BillingCore
 import PostgresNIO
 
-/// Writes a `Journal` into `state_transitions`, `outbox_events` and `acquiring_log` with a single
+/// Writes a `Journal` into `state_transitions`, `outbox_events`, `acquiring_log` and `jobs` with a single
 /// statement: a payment notification then costs one round trip for all its records, not five.
 public struct JournalRepository: Sendable {
     public init() {}
@@ -32,6 +33,14 @@ public struct JournalRepository: Sendable {
             inserts.append("""
                 INSERT INTO acquiring_log (acquirer, direction, operation, transaction_id, invoice_id, http_status, code, message, payload, duration_ms)
                 VALUES \(rows.joined(separator: ", "))
+                """)
+        }
+        if !journal.jobs.isEmpty {
+            let rows = try journal.jobs.map { job in try bindings.row(job.kind.rawValue, job.key.description, job.runAt) }
+            inserts.append("""
+                INSERT INTO jobs (kind, key, run_at) VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (kind, key) DO UPDATE SET run_at = EXCLUDED.run_at, done_at = NULL, attempts = 0, last_error = NULL
+                WHERE jobs.done_at IS NOT NULL
                 """)
         }
         // Data-modifying CTEs all run, in one statement, whatever the final SELECT reads.

@@ -35,6 +35,20 @@ public struct PaymentMethodRepository: Sendable {
         return cards
     }
 
+    /// The card a merchant-initiated charge uses: the viewer's default (the last one a payment
+    /// saved), else their newest; nil when they have none.
+    public func chargeable(userID: UUID, on connection: PostgresConnection) async throws -> (id: UUID, acquirer: String, token: String)? {
+        for try await card in try await connection.query("""
+            SELECT m.id, m.acquirer, m.token FROM payment_methods m
+            LEFT JOIN customers c ON c.user_id = m.user_id AND c.default_payment_method_id = m.id
+            WHERE m.user_id = \(userID) AND NOT m.revoked
+            ORDER BY c.user_id IS NULL, m.created_at DESC LIMIT 1
+            """, logger: connection.logger).decode((UUID, String, String).self) {
+            return card
+        }
+        return nil
+    }
+
     /// The token of one of the viewer's own cards, for charging it.
     public func token(methodID: UUID, userID: UUID, on connection: PostgresConnection) async throws -> String? {
         for try await token in try await connection.query(

@@ -35,7 +35,7 @@ public struct PaymentRepository: Sendable {
                    i.acquirer_transaction_id, i.payment_method_id, i.period_start, i.period_end,
                    i.failure_code, i.failure_message, i.email, i.created_at, i.paid_at, i.paid_attempt_id,
                    s.status AS subscription_status, s.plan_id AS subscription_plan_id,
-                   s.current_period_start, s.current_period_end, s.auto_renew, s.cancel_at_period_end, s.billing_anchor,
+                   s.current_period_start, s.current_period_end, s.auto_renew, s.cancel_at_period_end, s.billing_anchor, s.grace_until,
                    p.period_months
             FROM invoices i
             JOIN subscriptions s ON s.id = i.subscription_id
@@ -56,7 +56,8 @@ public struct PaymentRepository: Sendable {
                 currentPeriod: zip(start, end).map { BillingPeriod(start: $0, end: $1) },
                 autoRenew: try cells["auto_renew"].decode(Bool.self),
                 cancelAtPeriodEnd: try cells["cancel_at_period_end"].decode(Bool.self),
-                billingAnchor: try cells["billing_anchor"].decode(Date?.self)
+                billingAnchor: try cells["billing_anchor"].decode(Date?.self),
+                graceUntil: try cells["grace_until"].decode(Date?.self)
             )
             return Locked(invoice: invoice, subscription: subscription, periodMonths: try cells["period_months"].decode(Int.self))
         }
@@ -97,9 +98,11 @@ public struct PaymentRepository: Sendable {
                     UPDATE subscriptions SET
                         status = \(try bind(subscription.status.rawValue)),
                         plan_id = \(try bind(subscription.planID)),
+                        auto_renew = \(try bind(subscription.autoRenew)),
                         current_period_start = \(try bind(subscription.currentPeriod?.start))::timestamptz,
                         current_period_end = \(try bind(subscription.currentPeriod?.end))::timestamptz,
                         billing_anchor = \(try bind(subscription.billingAnchor))::timestamptz,
+                        grace_until = \(try bind(subscription.graceUntil))::timestamptz,
                         updated_at = now()
                     WHERE id = \(try bind(subscription.id))
                 )

@@ -6,14 +6,14 @@ import PostgresNIO
 public struct SubscriptionRepository: Sendable {
     public init() {}
 
-    private static let columns = "id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end, billing_anchor"
+    private static let columns = "id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end, billing_anchor, grace_until"
 
     public func insert(_ subscription: Subscription, on connection: PostgresConnection) async throws {
         try await connection.run("""
-            INSERT INTO subscriptions (id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end, billing_anchor)
+            INSERT INTO subscriptions (id, user_id, plan_id, status, current_period_start, current_period_end, auto_renew, cancel_at_period_end, billing_anchor, grace_until)
             VALUES (\(subscription.id), \(subscription.userID), \(subscription.planID), \(subscription.status.rawValue),
                     \(subscription.currentPeriod?.start), \(subscription.currentPeriod?.end), \(subscription.autoRenew), \(subscription.cancelAtPeriodEnd),
-                    \(subscription.billingAnchor))
+                    \(subscription.billingAnchor), \(subscription.graceUntil))
             """, logger: connection.logger)
     }
 
@@ -37,12 +37,13 @@ public struct SubscriptionRepository: Sendable {
         )).first
     }
 
-    /// Subscriptions whose paid access ended by `now` but whose row still grants it.
+    /// Subscriptions whose access (paid, or its grace) ended by `now` but whose row still grants it.
     public func lapsed(at now: Date, limit: Int, on connection: PostgresConnection) async throws -> [UUID] {
         var ids: [UUID] = []
+        // GREATEST skips a NULL grace.
         for try await id in try await connection.query("""
             SELECT id FROM subscriptions
-            WHERE status IN ('active', 'past_due', 'canceled') AND current_period_end <= \(now)
+            WHERE status IN ('active', 'past_due', 'canceled') AND GREATEST(current_period_end, grace_until) <= \(now)
             ORDER BY current_period_end LIMIT \(limit)
             """, logger: connection.logger).decode(UUID.self) {
             ids.append(id)
@@ -75,6 +76,7 @@ public struct SubscriptionRepository: Sendable {
                 auto_renew = \(subscription.autoRenew),
                 cancel_at_period_end = \(subscription.cancelAtPeriodEnd),
                 billing_anchor = \(subscription.billingAnchor),
+                grace_until = \(subscription.graceUntil),
                 updated_at = now()
             WHERE id = \(subscription.id)
             """, logger: connection.logger)
@@ -82,9 +84,11 @@ public struct SubscriptionRepository: Sendable {
 
     private func subscriptions(_ rows: PostgresRowSequence) async throws -> [Subscription] {
         var subscriptions: [Subscription] = []
-        for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, anchor)
-            in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool, Date?).self) {
-            subscriptions.append(try Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, anchor))
+        for try await (id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, anchor, graceUntil)
+            in rows.decode((UUID, UUID, UUID, String, Date?, Date?, Bool, Bool, Date?, Date?).self) {
+            var subscription = try Self.subscription(id, userID, planID, status, start, end, autoRenew, cancelAtPeriodEnd, anchor)
+            subscription.graceUntil = graceUntil
+            subscriptions.append(subscription)
         }
         return subscriptions
     }

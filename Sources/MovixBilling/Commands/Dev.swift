@@ -78,17 +78,18 @@ struct Dev: AsyncParsableCommand {
         let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
         let (client, database) = serving.connect(logger: logger)
         let clock = clockControl?.billingClock ?? .system
-        let reconciliation = PeriodicReconciliation(
-            reconciliation: Reconciliation(services: makeBillingServices(cloudPayments: server.cloudPayments, database: database, httpClient: .shared, clock: clock, refundPolicy: server.refundPolicy, logger: logger), grace: 60),
-            interval: .seconds(60), logger: logger
-        )
+        let (workerClient, worker, runner) = try settings.worker(beside: server, clock: clock, logger: logger)
         let api = try await buildApplication(
             configuration: server, database: database,
-            httpClient: .shared, metricsRegistry: registry, clock: clock, clockControl: clockControl, logger: logger,
+            httpClient: .shared, metricsRegistry: registry, clock: clock, clockControl: clockControl,
+            onClockAdvance: { await runner.runWhatBecameDue() }, logger: logger,
             onServerRunning: { Self.printBanner(server: server, sandboxPort: sandbox.port, token: token) }
         )
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: buildSandboxApplication(configuration: sandbox, logger: logger)), .init(service: api), .init(service: reconciliation)],
+            services: [
+                .init(service: client), .init(service: workerClient), .init(service: buildSandboxApplication(configuration: sandbox, logger: logger)),
+                .init(service: api), .init(service: worker),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

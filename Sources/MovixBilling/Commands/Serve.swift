@@ -11,6 +11,9 @@ import Storage
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP API.")
 
+    @Flag(help: "Also run a worker (renewals, dunning, expiry, reconciliation) in this process, on its clock.")
+    var withWorker = false
+
     func run() async throws {
         let settings = Settings()
         let (logger, registry) = Runtime.bootstrap(settings: settings)
@@ -25,20 +28,23 @@ struct Serve: AsyncParsableCommand {
             serving = try settings.servingDatabase()
         } catch { exitWithConfigurationError(error) }
 
-        let pending = try await Database.withConnected(databaseConfiguration, logger: logger) { try await Migrator(database: $0).pending() }
-        guard pending.isEmpty else {
-            exitWithConfigurationError(SettingError(
-                name: "DATABASE_URL", problem: "points at a database without migrations \(pending.map(String.init).joined(separator: ", ")); run `movix-billing migrate` first"
-            ))
-        }
+        try await requireMigrated(databaseConfiguration, logger: logger)
+
+        let clock = clockControl?.billingClock ?? .system
+        let inProcessWorker: (PostgresClient, WorkerService, JobRunner)?
+        do {
+            inProcessWorker = withWorker ? try settings.worker(beside: server, clock: clock, logger: logger) : nil
+        } catch { exitWithConfigurationError(error) }
 
         let (client, database) = serving.connect(logger: logger)
         let app = try await buildApplication(
             configuration: server, database: database,
-            httpClient: .shared, metricsRegistry: registry, clock: clockControl?.billingClock ?? .system, clockControl: clockControl, logger: logger
+            httpClient: .shared, metricsRegistry: registry, clock: clock, clockControl: clockControl,
+            onClockAdvance: { await inProcessWorker?.2.runWhatBecameDue() }, logger: logger
         )
+        let workerServices: [ServiceGroupConfiguration.ServiceConfiguration] = inProcessWorker.map { [.init(service: $0.0), .init(service: $0.1)] } ?? []
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: app)],
+            services: [.init(service: client), .init(service: app)] + workerServices,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

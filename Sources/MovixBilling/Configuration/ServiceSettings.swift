@@ -82,7 +82,8 @@ extension Settings {
             jwtAudience: try string("MOVIX_JWT_AUDIENCE", default: DevelopmentTokens.defaultAudience),
             jwtIssuer: optional("MOVIX_JWT_ISSUER"),
             limits: try httpLimits(),
-            refundPolicy: try refundPolicy()
+            refundPolicy: try refundPolicy(),
+            renewalTerms: try renewalTerms()
         )
     }
 
@@ -94,6 +95,15 @@ extension Settings {
         case "offset": return OffsetClock()
         case let other: throw SettingError(name: "MOVIX_CLOCK", problem: "must be system or offset, got \"\(other)\"")
         }
+    }
+
+    /// `MOVIX_RENEWAL_LEAD` (how long before a period ends its renewal is charged, default 24h)
+    /// and `MOVIX_GRACE_PERIOD` (how long past due keeps access, default 3d), each at most 30 days.
+    func renewalTerms() throws -> RenewalTerms {
+        let standard = RenewalTerms.standard
+        let lead = try duration("MOVIX_RENEWAL_LEAD", default: .seconds(standard.lead), atMostDays: 30)
+        let grace = try duration("MOVIX_GRACE_PERIOD", default: .seconds(standard.dunning.grace), atMostDays: 30)
+        return RenewalTerms(lead: Double(lead.wholeMilliseconds) / 1000, dunning: DunningSchedule(retryDelays: standard.dunning.retryDelays, grace: Double(grace.wholeMilliseconds) / 1000))
     }
 
     /// `MOVIX_REFUND_POLICY`: `prorated` (the default) or `none`.

@@ -42,15 +42,16 @@ struct Settings {
     }
 
     /// A duration: seconds (`30`, `0.5`) or a number with `ms`, `s`, `m` or `h` (`500ms`, `2m`).
-    func duration(_ name: String, default fallback: Duration) throws -> Duration {
+    func duration(_ name: String, default fallback: Duration, atMostDays days: Int = 1) throws -> Duration {
         guard let text = optional(name) else { return fallback }
-        let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("", 1)]
+        let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("", 1)]
         for unit in units where text.hasSuffix(unit.suffix) {
-            if let number = Double(text.dropLast(unit.suffix.count)), number > 0, number <= 86_400 / unit.seconds {
+            if let number = Double(text.dropLast(unit.suffix.count)), number > 0, number <= Double(days) * 86_400 / unit.seconds {
                 return .milliseconds(Int64((number * unit.seconds * 1000).rounded()))
             }
         }
-        throw SettingError(name: name, problem: "must be a positive duration such as 30, 500ms, 2m or 1h (at most a day), got \"\(text)\"")
+        let limit = days == 1 ? "a day" : "\(days) days"
+        throw SettingError(name: name, problem: "must be a positive duration such as 30, 500ms, 2m, 1h or 3d (at most \(limit)), got \"\(text)\"")
     }
 
     func url(_ name: String, default fallback: String? = nil) throws -> String {

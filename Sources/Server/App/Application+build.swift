@@ -19,10 +19,14 @@ public func buildApplication(
     metricsRegistry: PrometheusCollectorRegistry,
     clock: BillingClock = .system,
     clockControl: OffsetClock? = nil,
+    onClockAdvance: @escaping @Sendable () async -> Void = {},
     logger: Logger,
     onServerRunning: @escaping @Sendable () async -> Void = {}
 ) async throws -> some ApplicationProtocol {
-    let router = try await buildRouter(configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry, clock: clock, clockControl: clockControl, logger: logger)
+    let router = try await buildRouter(
+        configuration: configuration, database: database, httpClient: httpClient, metricsRegistry: metricsRegistry,
+        clock: clock, clockControl: clockControl, onClockAdvance: onClockAdvance, logger: logger
+    )
     let limits = configuration.limits
     return Application(
         router: router,
@@ -37,7 +41,8 @@ public func buildApplication(
 }
 
 /// Every route of the service with its middleware; the OpenAPI test reads its route list.
-/// `clockControl`, the clock behind `clock` when it may be moved, adds the route that moves it.
+/// `clockControl`, the clock behind `clock` when it may be moved, adds the route that moves it;
+/// `onClockAdvance` runs after each move (the in-process worker runs what became due).
 public func buildRouter(
     configuration: ServerConfiguration,
     database: Database,
@@ -45,9 +50,13 @@ public func buildRouter(
     metricsRegistry: PrometheusCollectorRegistry,
     clock: BillingClock = .system,
     clockControl: OffsetClock? = nil,
+    onClockAdvance: @escaping @Sendable () async -> Void = {},
     logger: Logger
 ) async throws -> Router<BillingRequestContext> {
-    let services = makeBillingServices(cloudPayments: configuration.cloudPayments, database: database, httpClient: httpClient, clock: clock, refundPolicy: configuration.refundPolicy, logger: logger)
+    let services = makeBillingServices(
+        cloudPayments: configuration.cloudPayments, database: database, httpClient: httpClient, clock: clock,
+        refundPolicy: configuration.refundPolicy, renewalTerms: configuration.renewalTerms, logger: logger
+    )
     let keys = try await JWTKeyCollection.movix(configuration.tokenVerification)
     let links = PaymentLinks(publicURL: configuration.publicURL, tokens: PageToken(secret: configuration.internalToken), clock: clock)
     let templates = try await MustacheLibrary(directory: try ServerResources.path("templates"))
@@ -69,7 +78,7 @@ public func buildRouter(
     let internalAPI = router.group("internal/v1").add(middleware: InternalTokenMiddleware(token: configuration.internalToken))
     EntitlementsController(services: services).addRoutes(to: internalAPI)
     OperatorController(services: services).addRoutes(to: internalAPI)
-    if let clockControl { ClockController(clock: clockControl).addRoutes(to: internalAPI) }
+    if let clockControl { ClockController(clock: clockControl, afterAdvance: onClockAdvance).addRoutes(to: internalAPI) }
 
     WebhooksController(notifications: NotificationService(services: services)).addRoutes(to: router.group("webhooks"))
     let headers = PageSecurityHeaders(widgetScriptURL: configuration.cloudPayments.widgetScriptURL, webOrigin: configuration.webOrigin)
@@ -86,10 +95,16 @@ public func buildRouter(
 }
 
 /// The use cases' collaborators for this deployment: its database and its acquirers.
-public func makeBillingServices(cloudPayments configuration: CloudPaymentsConfiguration, database: Database, httpClient: HTTPClient, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, logger: Logger) -> BillingServices {
+public func makeBillingServices(
+    cloudPayments configuration: CloudPaymentsConfiguration, database: Database, httpClient: HTTPClient, clock: BillingClock = .system,
+    refundPolicy: RefundPolicy = .prorated, renewalTerms: RenewalTerms = .standard, logger: Logger
+) -> BillingServices {
     let acquiringLog = PostgresAcquiringLog(database: database)
     let cloudPayments = CloudPaymentsAcquirer(configuration: configuration, httpClient: httpClient, log: acquiringLog)
-    return BillingServices(database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, clock: clock, refundPolicy: refundPolicy, logger: logger)
+    return BillingServices(
+        database: database, acquirers: AcquirerRegistry(primary: cloudPayments), acquiringLog: acquiringLog, clock: clock,
+        refundPolicy: refundPolicy, renewalTerms: renewalTerms, logger: logger
+    )
 }
 
 /// Files shipped inside the Server module.

@@ -32,8 +32,10 @@ public struct ServerConfiguration: Sendable {
     public var limits: HTTPLimits
     /// What a viewer who cancels gets back.
     public var refundPolicy: RefundPolicy
+    /// When renewals are charged and how long past due lasts.
+    public var renewalTerms: RenewalTerms
 
-    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil, webOrigin: String? = nil, jwtAudience: String = DevelopmentTokens.defaultAudience, jwtIssuer: String? = nil, limits: HTTPLimits = HTTPLimits(), refundPolicy: RefundPolicy = .prorated) {
+    public init(host: String, port: Int, publicURL: String, tokenVerification: TokenVerification, internalToken: String, cloudPayments: CloudPaymentsConfiguration, watchURL: String, demoUserID: UUID? = nil, webOrigin: String? = nil, jwtAudience: String = DevelopmentTokens.defaultAudience, jwtIssuer: String? = nil, limits: HTTPLimits = HTTPLimits(), refundPolicy: RefundPolicy = .prorated, renewalTerms: RenewalTerms = .standard) {
         self.host = host
         self.port = port
         self.publicURL = publicURL
@@ -47,5 +49,6 @@ public struct ServerConfiguration: Sendable {
         self.jwtIssuer = jwtIssuer
         self.limits = limits
         self.refundPolicy = refundPolicy
+        self.renewalTerms = renewalTerms
     }
 }

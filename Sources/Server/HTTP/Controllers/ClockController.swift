@@ -7,6 +7,9 @@ import Hummingbird
 /// with `MOVIX_CLOCK=offset`; under the system clock the route does not exist.
 struct ClockController {
     let clock: OffsetClock
+    /// Runs what the jump made due (the in-process worker) before the answer, so a caller sees
+    /// its effects as soon as the call returns.
+    let afterAdvance: @Sendable () async -> Void
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
         group.post("clock/advance", use: advance)
@@ -34,6 +37,7 @@ struct ClockController {
             throw Problem.invalid("seconds must be between 0 and \(Self.maxJump) (ten years), and the clock at most a century ahead: it only moves forward.")
         }
         let now = clock.advance(by: TimeInterval(input.seconds))
+        await afterAdvance()
         return ClockBody(now: now, offsetSeconds: Int64(clock.offsetSeconds))
     }
 }
