@@ -102,24 +102,23 @@ public struct Reconciliation: Sendable {
 
     /// Asks the acquirer what became of a charge we sent for `invoice` and records it; returns
     /// whether the invoice left `pending` (paid, declined, or payable again: no payment was made).
+    /// An attempt still under way (the viewer at 3-D Secure) keeps the invoice pending.
     func settle(pendingInvoice invoice: Invoice) async throws -> Bool {
-        // An attempt under way (the viewer at 3-D Secure) is settled as an attempt, not here.
-        let attempts = try await services.database.read { try await services.attempts.list(invoiceID: invoice.id, on: $0) }
-        guard !attempts.contains(where: { $0.status == .started }) else { return false }
         let ledger = PaymentLedger(services: services)
         let acquirer = try services.acquirers.acquirer(for: invoice)
         let actor = "reconciliation:\(acquirer.name)"
         let payment = try await acquirer.findPayment(invoiceID: invoice.id)
-        var refunds: [UUID] = []
-        try await services.database.journaledTransaction { connection, journal in
+        let refunds = try await services.database.journaledTransaction { connection, journal -> [UUID] in
             switch payment?.state {
             case .succeeded:
-                refunds = try await ledger.attemptSucceeded(AttemptReport(payment!), acquirer: acquirer, actor: actor, on: connection, journal: &journal)
+                return try await ledger.attemptSucceeded(AttemptReport(payment!), acquirer: acquirer, actor: actor, on: connection, journal: &journal)
             case .declined(let decline):
                 try await ledger.attemptDeclined(AttemptReport(payment!), decline: decline, acquirer: acquirer, actor: actor, on: connection, journal: &journal)
             case .unfinished, nil:
-                try await ledger.noPaymentMade(invoiceID: invoice.id, actor: actor, on: connection, journal: &journal)
+                let underWay = try await services.attempts.list(invoiceID: invoice.id, on: connection).contains { $0.status == .started }
+                if !underWay { try await ledger.noPaymentMade(invoiceID: invoice.id, actor: actor, on: connection, journal: &journal) }
             }
+            return []
         }
         for id in refunds { await RefundEngine(services: services).submit(id) }
         let after = try await services.database.read { try await services.invoices.find(id: invoice.id, on: $0) }

@@ -19,10 +19,6 @@ struct CancellationTests {
         }
     }
 
-    func entitled(_ stack: LiveStack, _ viewer: Viewer) async throws -> Bool? {
-        try await stack.get(stack.billingURL + "/internal/v1/entitlements/\(viewer.id.lowercased)", headers: [("Authorization", "Bearer \(TestServer.internalToken)")]).json["active"] as? Bool
-    }
-
     func refundAmount(_ body: [String: Any]) -> Int? {
         (body["refund"] as? [String: Any])?["amount"] as? Int
     }
@@ -69,7 +65,7 @@ struct CancellationTests {
                 let done = try await settled(stack, viewer)
                 #expect(done["refund_status"] as? String == "refunded")
                 #expect((done["message"] as? [String: String])?["en"]?.contains("has been refunded") == true)
-                #expect(try await entitled(stack, viewer) == false)
+                #expect(try await stack.entitled(viewer) == false)
                 let invoiceID = try #require(invoice["id"] as? String)
                 #expect(try await stack.get(stack.billingURL + "/pay/\(invoiceID)/status").json["status"] as? String == "refunded", "the payment page no longer says paid")
                 let subscription = try #require(try await call(stack, "GET", "/v1/subscription", viewer).json["subscription"] as? [String: Any])
@@ -108,7 +104,7 @@ struct CancellationTests {
                 #expect(cancelled.status == 200)
                 #expect(cancelled.json["refund_status"] as? String == "none")
                 #expect(cancelled.json["can_resume"] as? Bool == true)
-                #expect(try await entitled(stack, viewer) == true, "a cancelled subscription entitles until its access date")
+                #expect(try await stack.entitled(viewer) == true, "a cancelled subscription entitles until its access date")
                 let after = try #require(try await call(stack, "GET", "/v1/subscription", viewer).json["subscription"] as? [String: Any])
                 #expect(after["status"] as? String == "canceled")
                 #expect(after["auto_renew"] as? Bool == false)
@@ -149,7 +145,7 @@ struct CancellationTests {
                 #expect(cancelled.json["refund_status"] as? String == "failed")
                 #expect((cancelled.json["message"] as? [String: String])?["en"]?.contains("failed; we will retry") == true)
                 #expect((cancelled.json["message"] as? [String: String])?["ru"]?.contains("мы повторим попытку") == true)
-                #expect(try await entitled(stack, viewer) == false)
+                #expect(try await stack.entitled(viewer) == false)
 
                 #expect(await stack.reconcile().refundsRetried == 0, "not before the retry delay")
                 try await stack.setFaults([:])
@@ -301,7 +297,7 @@ struct CancellationTests {
                 let accessUntil = try #require((cancelled.json["access_until"] as? String).flatMap { try? Date($0, strategy: .iso8601) })
                 #expect(abs(accessUntil.timeIntervalSince(BillingPeriod(start: start, months: 4).end)) < 1)
                 #expect(try await settled(stack, viewer)["refund_status"] as? String == "refunded")
-                #expect(try await entitled(stack, viewer) == true, "access lasts to the end of month 4")
+                #expect(try await stack.entitled(viewer) == true, "access lasts to the end of month 4")
                 #expect(try await call(stack, "POST", "/v1/subscription/resume", viewer).body.contains("cannot-resume"))
             }
         }
@@ -316,7 +312,7 @@ struct CancellationTests {
                 #expect(cancelled.json["policy"] as? String == "none")
                 #expect(cancelled.json["rule"] as? String == "no_refunds")
                 #expect(refundAmount(cancelled.json) == 0)
-                #expect(try await entitled(stack, viewer) == true)
+                #expect(try await stack.entitled(viewer) == true)
                 #expect(try await database.count("SELECT count(*)::int FROM refunds") == 0)
             }
         }

@@ -249,7 +249,7 @@ struct MoneyIntegrityTests {
                 let renewed = try json(try await client.execute(uri: "/v1/subscription", method: .get, headers: viewer.headers).body)["subscription"] as? [String: Any]
                 #expect(renewed?["status"] as? String == "active")
                 #expect((renewed?["current_period"] as? [String: String])?["start"] == paidAt.replacingOccurrences(of: " ", with: "T") + "Z", "no period spanning the gap")
-                #expect(renewed?["auto_renew"] as? Bool == false, "nothing renews yet, so nothing claims to")
+                #expect(renewed?["auto_renew"] as? Bool == true, "the payment saved a card (its Token), so the subscription renews with it")
             }
         }
     }

@@ -17,6 +17,9 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
     /// `/payments/refund` does the refund and sends its notification, but answers only after this long: a client
     /// with a shorter timeout sees what a real timeout looks like, no answer while the money did move.
     public var refundTimeoutMs: Int
+    /// `/payments/tokens/charge` makes the charge and sends its notifications, but answers only after this long: a
+    /// renewal whose answer is lost while the card was charged.
+    public var chargeTimeoutMs: Int
 
     /// The `Message` of a declined refund when the switch is just `true`.
     public static let defaultRefundDeclineMessage = "Refund declined (injected by the sandbox)"
@@ -24,7 +27,7 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
     /// The JSON keys are the property names.
     private enum CodingKeys: String, CodingKey {
         case notificationDelayMs, duplicateNotifications, dropNotifications, apiErrorRate, apiLatencyMs
-        case refundDecline, refundTimeoutMs
+        case refundDecline, refundTimeoutMs, chargeTimeoutMs
     }
 
     public init(
@@ -34,7 +37,8 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
         apiErrorRate: Double = 0,
         apiLatencyMs: Int = 0,
         refundDecline: String? = nil,
-        refundTimeoutMs: Int = 0
+        refundTimeoutMs: Int = 0,
+        chargeTimeoutMs: Int = 0
     ) {
         self.notificationDelayMs = notificationDelayMs
         self.duplicateNotifications = duplicateNotifications
@@ -43,6 +47,7 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
         self.apiLatencyMs = apiLatencyMs
         self.refundDecline = refundDecline?.isEmpty == true ? nil : refundDecline
         self.refundTimeoutMs = refundTimeoutMs
+        self.chargeTimeoutMs = chargeTimeoutMs
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,7 +59,8 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
             apiErrorRate: try container.decodeIfPresent(Double.self, forKey: .apiErrorRate) ?? 0,
             apiLatencyMs: try container.decodeIfPresent(Int.self, forKey: .apiLatencyMs) ?? 0,
             refundDecline: try Self.decodeRefundDecline(from: container),
-            refundTimeoutMs: try container.decodeIfPresent(Int.self, forKey: .refundTimeoutMs) ?? 0
+            refundTimeoutMs: try container.decodeIfPresent(Int.self, forKey: .refundTimeoutMs) ?? 0,
+            chargeTimeoutMs: try container.decodeIfPresent(Int.self, forKey: .chargeTimeoutMs) ?? 0
         )
     }
 
@@ -68,7 +74,7 @@ public struct SandboxFaults: Codable, Sendable, Equatable {
 
     /// Why these switches cannot be applied, or nil when they can.
     var validationProblem: String? {
-        if [notificationDelayMs, duplicateNotifications, dropNotifications, apiLatencyMs, refundTimeoutMs].contains(where: { $0 < 0 }) {
+        if [notificationDelayMs, duplicateNotifications, dropNotifications, apiLatencyMs, refundTimeoutMs, chargeTimeoutMs].contains(where: { $0 < 0 }) {
             return "Counts and delays must not be negative"
         }
         if !(0...1).contains(apiErrorRate) { return "apiErrorRate must be between 0 and 1" }

@@ -27,7 +27,8 @@ struct APIRoutes {
                 transactionID: try fields.transactionID(), paRes: try fields.requiredText("PaRes")
             ).apiResponse
         }
-        endpoint("payments/tokens/charge", on: api) { fields throws(RequestError) in
+        // Like a refund's, a charge's timeout happens after the charge: the card is charged all the same.
+        endpoint("payments/tokens/charge", on: api, answerDelay: { .milliseconds(await faults.current.chargeTimeoutMs) }) { fields throws(RequestError) in
             try await processor.pay(try TokenPaymentRequest(fields: fields)).apiResponse
         }
         endpoint("payments/confirm", on: api) { fields throws(RequestError) in

@@ -141,7 +141,7 @@ struct LiveStack: Sendable {
 
     /// Buys a plan (premium_1m unless told) for a new viewer with `card` through the sandbox API, as the widget would
     /// (saving the card); returns the viewer and the invoice once the payment has an outcome.
-    func purchase(card: String = "4000000000003055", plan: String = "premium_1m") async throws -> (Viewer, [String: Any]) {
+    func purchase(card: String = "4000000000003055", plan: String = "premium_1m", holder: String = "TEST VIEWER") async throws -> (Viewer, [String: Any]) {
         let viewer = try await Viewer.make()
         let checkout = try await post(billingURL + "/v1/checkout", json: ["plan_id": plan], headers: [("Authorization", "Bearer \(viewer.token)")])
         guard checkout.status == 201, let widget = checkout.json["widget"] as? [String: Any], let invoiceID = checkout.json["invoice_id"] as? String else {
@@ -149,7 +149,7 @@ struct LiveStack: Sendable {
         }
         let charge = try await sandboxAPI("/payments/cards/charge", [
             "Amount": widget["amount"]!, "Currency": "RUB", "InvoiceId": widget["invoiceId"]!, "AccountId": widget["accountId"]!,
-            "Description": "Movix Premium", "CardCryptogramPacket": sandboxCryptogram(card), "SaveCard": true,
+            "Description": "Movix Premium", "CardCryptogramPacket": sandboxCryptogram(card, holder: holder), "SaveCard": true,
         ])
         guard charge.status == 200 else { throw LiveStackError(message: "charge failed: \(charge.body)") }
         return (viewer, try await settledInvoice(invoiceID, viewer: viewer))
@@ -159,6 +159,17 @@ struct LiveStack: Sendable {
     func reconcile(abandonAfter: TimeInterval = 30 * 60, refundRetryAfter: TimeInterval = 60 * 60) async -> Reconciliation.Summary {
         let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, clock: clock, logger: testLogger)
         return await Reconciliation(services: services, grace: 0, abandonAfter: abandonAfter, refundRetryAfter: refundRetryAfter).run()
+    }
+
+    /// Whether the entitlements API lets the viewer watch now.
+    func entitled(_ viewer: Viewer) async throws -> Bool? {
+        try await get(billingURL + "/internal/v1/entitlements/\(viewer.id.lowercased)", headers: [("Authorization", "Bearer \(TestServer.internalToken)")]).json["active"] as? Bool
+    }
+
+    /// A worker on the stack's clock, as `movix-billing worker` runs one.
+    func worker(_ id: String) -> JobRunner {
+        let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, clock: clock, logger: testLogger)
+        return JobRunner(services: services, workerID: id)
     }
 
     /// Sets the sandbox's fault switches.
@@ -224,8 +235,8 @@ struct LiveStack: Sendable {
 }
 
 /// A sandbox card cryptogram, in the documented `sbx1.` format (docs/sandbox.md).
-func sandboxCryptogram(_ number: String, expiry: String = "12/30") -> String {
-    let card = #"{"Number":"\#(number)","ExpDate":"\#(expiry)","Cvv":"123","Name":"TEST VIEWER"}"#
+func sandboxCryptogram(_ number: String, expiry: String = "12/30", holder: String = "TEST VIEWER") -> String {
+    let card = #"{"Number":"\#(number)","ExpDate":"\#(expiry)","Cvv":"123","Name":"\#(holder)"}"#
     return "sbx1." + Data(card.utf8).base64EncodedString()
         .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
 }

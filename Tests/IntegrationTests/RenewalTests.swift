@@ -1,0 +1,282 @@
+import Billing
+import BillingCore
+import Foundation
+import PostgresNIO
+import Storage
+import Testing
+
+/// Automatic renewals on a real PostgreSQL, the sandbox acquirer over HTTP and a clock the test
+/// moves: the worker's jobs charge saved cards once per period, chase soft declines, stop on hard
+/// ones, and end access after the grace. Every test ends with the audit (`withTestDatabase`).
+@Suite("Renewals")
+struct RenewalTests {
+    /// A subscription as its row says.
+    struct Row {
+        var status: String
+        var start: Date
+        var end: Date
+        var graceUntil: Date?
+        var autoRenew: Bool
+    }
+
+    /// A Luhn-valid card the sandbox does not list, so its holder name picks its behaviour.
+    static let unlistedCard = "4000000000000002"
+
+    func subscription(of viewer: Viewer, in database: Database) async throws -> Row {
+        let rows = try await database.client.query("""
+            SELECT status, current_period_start, current_period_end, grace_until, auto_renew
+            FROM subscriptions WHERE user_id = \(viewer.id) ORDER BY created_at DESC LIMIT 1
+            """, logger: testLogger)
+        for try await (status, start, end, grace, autoRenew) in rows.decode((String, Date, Date, Date?, Bool).self) {
+            return Row(status: status, start: start, end: end, graceUntil: grace, autoRenew: autoRenew)
+        }
+        throw LiveStackError(message: "no subscription for \(viewer.id)")
+    }
+
+    /// The viewer's renewal invoices, earliest period first: (id, status, period start, period end, failure code).
+    func renewals(of viewer: Viewer, in database: Database) async throws -> [(id: UUID, status: String, start: Date, end: Date, failure: Int?)] {
+        var found: [(UUID, String, Date, Date, Int?)] = []
+        let rows = try await database.client.query("""
+            SELECT id, status, period_start, period_end, failure_code FROM invoices
+            WHERE user_id = \(viewer.id) AND kind = 'renewal' ORDER BY period_start
+            """, logger: testLogger)
+        for try await row in rows.decode((UUID, String, Date, Date, Int?).self) { found.append(row) }
+        return found.map { (id: $0.0, status: $0.1, start: $0.2, end: $0.3, failure: $0.4) }
+    }
+
+    /// Moves the clock to `date` (never back).
+    func advance(_ clock: OffsetClock, to date: Date) {
+        clock.advance(by: max(0, date.timeIntervalSince(clock.now())))
+    }
+
+    /// The anchor plus whole calendar months, as Foundation's Gregorian calendar counts them in
+    /// UTC (31 January + 1 month = 28 February): an oracle independent of `BillingPeriod`.
+    func months(_ count: Int, after anchor: Date) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(byAdding: .month, value: count, to: anchor)!
+    }
+
+    func closeEnough(_ a: Date, _ b: Date) -> Bool { abs(a.timeIntervalSince(b)) < 0.001 }
+
+    @Test("a year of renewals: each charged by token once, merchant-initiated, a day before its period ends; periods follow the anchor without gap or overlap; running again charges nothing")
+    func aYearOfRenewals() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, first) = try await stack.purchase()
+                #expect(first["status"] as? String == "paid")
+                let paid = try await subscription(of: viewer, in: database)
+                #expect(paid.autoRenew, "a payment that saved the card turns renewal on")
+                let anchor = paid.start
+                let worker = stack.worker("worker-a")
+
+                for month in 1...12 {
+                    let end = try await subscription(of: viewer, in: database).end
+                    // An hour before the charge is due, nothing happens.
+                    advance(clock, to: end.addingTimeInterval(-25 * 3600))
+                    try await worker.drain()
+                    #expect(try await renewals(of: viewer, in: database).count == month - 1)
+                    advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                    try await worker.drain()
+
+                    let issued = try await renewals(of: viewer, in: database)
+                    #expect(issued.count == month)
+                    let renewal = try #require(issued.last)
+                    #expect(renewal.status == "paid")
+                    #expect(closeEnough(renewal.start, end), "the renewal starts where the paid period ends")
+                    #expect(closeEnough(renewal.end, months(month + 1, after: anchor)), "month \(month) ends on the anchor's day")
+                    let now = try await subscription(of: viewer, in: database)
+                    #expect(now.status == "active")
+                    #expect(closeEnough(now.start, anchor))
+                    #expect(closeEnough(now.end, renewal.end))
+                    #expect(now.graceUntil == nil)
+                }
+                try await worker.drain()
+                #expect(try await renewals(of: viewer, in: database).count == 12, "nothing more is due")
+                #expect(try await database.count("SELECT count(*)::int FROM outbox_events WHERE type = 'subscription.renewed'") == 12)
+
+                var charges: [String] = []
+                for try await payload in try await database.client.query(
+                    "SELECT payload FROM acquiring_log WHERE operation = '/payments/tokens/charge' ORDER BY id", logger: testLogger
+                ).decode(String.self) {
+                    charges.append(payload)
+                }
+                #expect(charges.count == 12, "one charge per period")
+                #expect(charges.allSatisfy { $0.contains("TrInitiatorCode=0") && $0.contains("PaymentScheduled=1") }, "renewals are merchant-initiated and scheduled")
+                #expect(!charges.contains { $0.contains("sbx_tok_") }, "the token is not logged")
+
+                // The database refuses a second renewal invoice for a period, whoever tries.
+                let period = try #require(try await renewals(of: viewer, in: database).first)
+                await #expect(throws: PSQLError.self) {
+                    try await database.client.query("""
+                        INSERT INTO invoices (id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer, period_start, period_end)
+                        SELECT gen_random_uuid(), user_id, subscription_id, plan_id, 'renewal', amount, currency, 'canceled', acquirer, period_start, period_end
+                        FROM invoices WHERE id = \(period.id)
+                        """, logger: testLogger)
+                }
+            }
+        }
+    }
+
+    @Test("a soft decline: retried on the schedule, past due from the period's end with access through the grace, then expired and its invoice closed")
+    func softDecline() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                // Approved at checkout, then "insufficient funds" (5051, soft) on every renewal.
+                let (viewer, _) = try await stack.purchase(card: Self.unlistedCard, holder: "TOKEN DECLINE 5051")
+                let worker = stack.worker("worker-a")
+                let end = try await subscription(of: viewer, in: database).end
+
+                advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                try await worker.drain()
+                var renewal = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(renewal.status == "created")
+                #expect(renewal.failure == 5051)
+                var row = try await subscription(of: viewer, in: database)
+                #expect(row.status == "active")
+                #expect(row.graceUntil.map { closeEnough($0, end.addingTimeInterval(3 * 86_400)) } == true)
+                #expect(try await database.count("SELECT count(*)::int FROM jobs WHERE kind = 'dunning_retry' AND done_at IS NULL") == 1)
+
+                advance(clock, to: end.addingTimeInterval(30))
+                try await worker.drain()
+                row = try await subscription(of: viewer, in: database)
+                #expect(row.status == "past_due")
+                #expect(try await stack.entitled(viewer) == true, "past due keeps access during the grace")
+
+                // Retry 1 a day after the first failure, retry 2 at three days; the five-day one
+                // would fall after the grace, so there is none.
+                advance(clock, to: end.addingTimeInterval(120))
+                try await worker.drain()
+                advance(clock, to: end.addingTimeInterval(2 * 86_400 + 120))
+                try await worker.drain()
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE invoice_id = \(renewal.id) AND status = 'declined'") == 3)
+                #expect(try await database.count("SELECT count(*)::int FROM jobs WHERE kind = 'dunning_retry' AND done_at IS NULL") == 0)
+                #expect(try await stack.entitled(viewer) == true)
+
+                advance(clock, to: end.addingTimeInterval(3 * 86_400 + 1))
+                try await worker.drain()
+                row = try await subscription(of: viewer, in: database)
+                #expect(row.status == "expired")
+                #expect(try await stack.entitled(viewer) == false)
+                renewal = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(renewal.status == "canceled", "an expired subscription's renewal can no longer be paid")
+                #expect(try await database.count("SELECT count(*)::int FROM jobs WHERE done_at IS NULL AND kind <> 'renewal'") == 0)
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE operation = '/payments/tokens/charge'") == 3)
+            }
+        }
+    }
+
+    @Test("a hard decline is not retried; a new card paid during past due makes the subscription active from the old end, and the next renewal charges the new card")
+    func hardDeclineThenNewCard() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                // "Expired card" (5054) on renewals: no retry renews it.
+                let (viewer, _) = try await stack.purchase(card: Self.unlistedCard, holder: "TOKEN DECLINE 5054")
+                let worker = stack.worker("worker-a")
+                let paid = try await subscription(of: viewer, in: database)
+
+                advance(clock, to: paid.end.addingTimeInterval(-24 * 3600 + 60))
+                try await worker.drain()
+                let renewal = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(renewal.failure == 5054)
+                #expect(try await database.count("SELECT count(*)::int FROM jobs WHERE kind = 'dunning_retry'") == 0, "a hard decline is not retried")
+
+                advance(clock, to: paid.end.addingTimeInterval(3600))
+                try await worker.drain()
+                #expect(try await subscription(of: viewer, in: database).status == "past_due")
+
+                // The viewer pays the renewal with another card in the widget, saving it.
+                let charge = try await stack.sandboxAPI("/payments/cards/charge", [
+                    "Amount": "299.00", "Currency": "RUB", "InvoiceId": renewal.id.lowercased, "AccountId": viewer.account,
+                    "Description": "Movix Premium", "CardCryptogramPacket": sandboxCryptogram("4000000000003055"), "SaveCard": true,
+                ])
+                #expect(charge.status == 200)
+                let settled = try await stack.settledInvoice(renewal.id.lowercased, viewer: viewer)
+                #expect(settled["status"] as? String == "paid")
+                let active = try await subscription(of: viewer, in: database)
+                #expect(active.status == "active")
+                #expect(closeEnough(active.start, paid.start))
+                #expect(closeEnough(active.end, months(2, after: paid.start)), "renewed from the old end, not from the late payment")
+                #expect(active.graceUntil == nil)
+
+                advance(clock, to: active.end.addingTimeInterval(-24 * 3600 + 60))
+                try await worker.drain()
+                let next = try #require(try await renewals(of: viewer, in: database).last)
+                #expect(next.status == "paid", "the next renewal charges the new card")
+                #expect(try await subscription(of: viewer, in: database).status == "active")
+            }
+        }
+    }
+
+    @Test("a renewal charge whose answer times out stays pending, is settled by asking the acquirer, and is charged once")
+    func timedOutCharge() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, _) = try await stack.purchase()
+                let worker = stack.worker("worker-a")
+                let end = try await subscription(of: viewer, in: database).end
+                // The charge is made, but its answer comes after our 2 s timeout and its
+                // notification never arrives.
+                try await stack.setFaults(["chargeTimeoutMs": 3000, "dropNotifications": 100])
+                advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                try await worker.drain()
+                let pending = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(pending.status == "pending")
+                #expect(try await database.count("SELECT count(*)::int FROM jobs WHERE kind = 'renewal' AND done_at IS NULL AND run_at > \(clock.now())") >= 1, "the job waits to ask")
+
+                try await stack.setFaults([:])
+                advance(clock, to: clock.now().addingTimeInterval(61))
+                try await worker.drain()
+                let settled = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(settled.status == "paid")
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE operation = '/payments/tokens/charge'") == 1, "never charged twice")
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE invoice_id = \(settled.id)") == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 0)
+                #expect(closeEnough(try await subscription(of: viewer, in: database).end, settled.end))
+            }
+        }
+    }
+
+    @Test("two workers racing over 1,000 due renewals charge each exactly once")
+    func racingWorkers() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let viewers = try await withThrowingTaskGroup(of: [Viewer].self) { group in
+                    for _ in 0..<20 {
+                        group.addTask {
+                            var bought: [Viewer] = []
+                            for _ in 0..<50 { bought.append(try await stack.purchase().0) }
+                            return bought
+                        }
+                    }
+                    return try await group.reduce(into: [Viewer]()) { $0 += $1 }
+                }
+                #expect(viewers.count == 1000)
+                advance(clock, to: clock.now().addingTimeInterval(32 * 86_400))
+
+                let claimed = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for name in ["worker-a", "worker-b"] {
+                        group.addTask {
+                            let worker = stack.worker(name)
+                            var total = 0
+                            while case let batch = try await worker.runDue(), batch > 0 { total += batch }
+                            return total
+                        }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(claimed.allSatisfy { $0 > 0 }, "both workers took part: \(claimed)")
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE kind = 'renewal' AND status = 'paid'") == 1000)
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE kind = 'renewal'") == 1000)
+                #expect(try await database.count("SELECT count(*)::int FROM acquiring_log WHERE operation = '/payments/tokens/charge'") == 1000, "one charge each")
+                #expect(try await database.count("SELECT count(DISTINCT invoice_id)::int FROM acquiring_log WHERE operation = '/payments/tokens/charge'") == 1000)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds") == 0, "no money taken twice")
+            }
+        }
+    }
+}
