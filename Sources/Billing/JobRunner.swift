@@ -18,7 +18,7 @@ public struct JobRunner: Sendable {
     /// How many jobs one claim takes, all run at once.
     let batchSize: Int
 
-    public init(services: BillingServices, workerID: String = "worker-\(UUID().lowercased.prefix(8))", lease: TimeInterval = 300, batchSize: Int = 32) {
+    public init(services: BillingServices, workerID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().lowercased.prefix(8))", lease: TimeInterval = 300, batchSize: Int = 32) {
         self.services = services
         self.workerID = workerID
         self.lease = lease

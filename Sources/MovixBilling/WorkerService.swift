@@ -49,7 +49,11 @@ extension Settings {
     func worker(services makeServices: (Database) -> BillingServices, logger: Logger) throws -> (PostgresClient, WorkerService, JobRunner) {
         let client = PostgresClient(configuration: try databaseConfiguration(), backgroundLogger: logger)
         let services = makeServices(Database(client: client, logger: logger, leaseTimeout: .seconds(60)))
-        let runner = JobRunner(services: services, batchSize: try positiveInteger("MOVIX_WORKER_BATCH_SIZE", default: 32))
+        let lease = try duration("MOVIX_WORKER_LEASE", default: .seconds(300))
+        let runner = JobRunner(
+            services: services, lease: Double(lease.wholeMilliseconds) / 1000,
+            batchSize: try positiveInteger("MOVIX_WORKER_BATCH_SIZE", default: 32)
+        )
         let worker = WorkerService(
             runner: runner,
             pollInterval: try duration("MOVIX_WORKER_POLL_INTERVAL", default: .seconds(1)),
