@@ -32,8 +32,23 @@ public struct SubscriptionCancellation: Sendable {
         /// The policy the quote follows.
         public var policy: RefundPolicy
 
+        /// What renews next, while the subscription renews automatically.
+        public var nextCharge: NextCharge?
+
         /// Where the cancellation's money is.
         public var refundState: CancellationRefundState? { cancellation?.refundState(refunds, leftToRefund: leftToRefund) }
+    }
+
+    /// The next automatic charge: when, how much, which card; in dunning, the renewal left unpaid.
+    public struct NextCharge: Sendable {
+        /// When the card is charged next; nil when no automatic try is left (a hard decline, the
+        /// schedule spent): only a new card can pay the renewal now.
+        public var at: Date?
+        public var amount: Money
+        /// The card it charges (the viewer's default).
+        public var card: SavedCard?
+        /// The renewal whose charge was declined, payable with another card until access ends.
+        public var unpaid: Invoice?
     }
 
     /// The viewer's latest subscription with its cancellation or, while it runs, the quote.
@@ -271,6 +286,27 @@ public struct SubscriptionCancellation: Sendable {
             leftToRefund = Money(amount: paid.reduce(0) { $0 + $1.attempt.amount.amount - $1.refunded.amount }, currency: cancellation.refund.currency)
         }
         let plan = try await services.plans.plan(id: subscription.planID, on: connection)
-        return Standing(subscription: subscription, plan: plan, cancellation: cancellation, refunds: refunds, quote: quote, refundUnderWay: refundUnderWay, leftToRefund: leftToRefund, policy: services.refundPolicy)
+        return Standing(
+            subscription: subscription, plan: plan, cancellation: cancellation, refunds: refunds, quote: quote, refundUnderWay: refundUnderWay,
+            leftToRefund: leftToRefund, policy: services.refundPolicy, nextCharge: try await nextCharge(of: subscription, plan: plan, at: now, on: connection)
+        )
+    }
+
+    private func nextCharge(of subscription: Subscription, plan: Plan?, at now: Date, on connection: PostgresConnection) async throws -> NextCharge? {
+        let status = subscription.effectiveStatus(at: now)
+        guard subscription.autoRenew, !subscription.cancelAtPeriodEnd, status == .active || status == .pastDue,
+              let period = subscription.currentPeriod, let plan
+        else { return nil }
+        let chargeable = try await services.paymentMethods.chargeable(userID: subscription.userID, on: connection)
+        let card = try await services.paymentMethods.cards(userID: subscription.userID, on: connection).first { $0.id == chargeable?.id }
+        guard let renewal = try await services.invoices.renewal(subscriptionID: subscription.id, periodStart: period.end, on: connection) else {
+            return NextCharge(at: max(now, services.renewalTerms.chargeAt(periodEnd: period.end)), amount: plan.price, card: card)
+        }
+        guard renewal.status == .created else {
+            // Being charged now (pending), or closed with the subscription.
+            return renewal.status == .pending ? NextCharge(at: now, amount: renewal.amount, card: card) : nil
+        }
+        let retry = try await services.jobs.nextRun(.dunningRetry, about: renewal.id, on: connection)
+        return NextCharge(at: retry, amount: renewal.amount, card: card, unpaid: renewal)
     }
 }

@@ -55,6 +55,16 @@ public struct JobRepository: Sendable {
             """, logger: connection.logger))
     }
 
+    /// When the next unfinished `kind` job about `id` (a key `<id>/...`) is due, if there is one.
+    public func nextRun(_ kind: JobKind, about id: UUID, on connection: PostgresConnection) async throws -> Date? {
+        for try await runAt in try await connection.query("""
+            SELECT min(run_at) FROM jobs WHERE kind = \(kind.rawValue) AND key LIKE \(id.lowercased + "/%") AND done_at IS NULL
+            """, logger: connection.logger).decode(Date?.self) {
+            return runAt
+        }
+        return nil
+    }
+
     /// Gives a job back unfinished, to run again at `runAt` (waiting for an outcome, a grace to
     /// end, or released at shutdown), if `worker` still holds it.
     @discardableResult

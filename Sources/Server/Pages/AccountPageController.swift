@@ -37,7 +37,8 @@ struct AccountPageController {
              !(try await services.paymentMethods.cards(userID: userID, on: connection).isEmpty))
         }
         let model = AccountPageModel(
-            standing: standing, plans: plans, invoices: invoices, refunds: refunds, hasCard: hasCard, language: language, now: now,
+            standing: standing, plans: plans, invoices: invoices, refunds: refunds, hasCard: hasCard,
+            unpaidRenewalURL: standing?.nextCharge?.unpaid.map { links.url(for: $0.id, language: language) }, language: language, now: now,
             note: request.uri.queryParameters.get("note").flatMap(AccountPageModel.Note.init), pageToken: token ?? "", userId: userID.lowercased,
             statusURL: "\(links.publicURL)/account/\(userID.lowercased)/cancellation?t=\(token ?? "")", nonce: securityHeaders.nonce()
         )

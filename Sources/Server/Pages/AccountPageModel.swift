@@ -13,6 +13,10 @@ struct AccountPageModel {
     var statusText: String
     var period: String
     var autoRenewText: String
+    /// "date, amount, card" of the next automatic charge; empty when none is planned.
+    var nextCharge: String
+    /// A renewal whose charge was declined: what it means, and its payment page for another card.
+    var declinedRenewal: DeclinedRenewal?
     /// The switch's form: offered for an active subscription.
     var autoRenewSwitch: AutoRenewSwitch?
     var quote: Quote?
@@ -44,6 +48,12 @@ struct AccountPageModel {
     struct AutoRenewSwitch {
         var enabled: String
         var label: String
+    }
+
+    /// A renewal left unpaid by a declined charge.
+    struct DeclinedRenewal {
+        var text: String
+        var payURL: String
     }
 
     /// What cancelling now gives.
@@ -85,7 +95,7 @@ struct AccountPageModel {
         var lang: String
     }
 
-    init(standing: SubscriptionCancellation.Standing?, plans: [UUID: Plan], invoices: [Invoice], refunds: [UUID?: [Refund]], hasCard: Bool, language: PageLanguage, now: Date, note: Note?, pageToken: String, userId: String, statusURL: String, nonce: String) {
+    init(standing: SubscriptionCancellation.Standing?, plans: [UUID: Plan], invoices: [Invoice], refunds: [UUID?: [Refund]], hasCard: Bool, unpaidRenewalURL: String?, language: PageLanguage, now: Date, note: Note?, pageToken: String, userId: String, statusURL: String, nonce: String) {
         let texts = language.texts
         lang = language.rawValue
         otherLang = language.other.rawValue
@@ -107,6 +117,11 @@ struct AccountPageModel {
             ? AutoRenewSwitch(enabled: String(!renews), label: texts[renews ? "turnOff" : "turnOn"] ?? "")
             : nil
         needsCard = active && !renews && !hasCard
+        let next = standing?.nextCharge
+        nextCharge = next.flatMap { $0.unpaid == nil ? RenewalWording.nextCharge($0, language: language) : nil } ?? ""
+        if let next, let unpaidRenewalURL {
+            declinedRenewal = DeclinedRenewal(text: RenewalWording.declined(next, accessUntil: subscription?.accessEnd, language: language), payURL: unpaidRenewalURL)
+        }
         quote = standing.flatMap { standing in
             standing.quote.map { Quote(text: CancellationWording.sentence($0, refundState: nil, now: now, language: language), expectedRefund: $0.refund.amount) }
         }

@@ -157,6 +157,8 @@ struct SubscriptionBody: Codable, Sendable {
     var cancelAtPeriodEnd: Bool
     /// The cancellation that stands, once the viewer cancelled.
     @NullEncoded var cancellation: CancellationBody?
+    /// The next automatic charge, while the subscription renews automatically.
+    @NullEncoded var nextCharge: NextChargeBody?
 
     init(_ standing: SubscriptionCancellation.Standing, now: Date) {
         let subscription = standing.subscription
@@ -167,6 +169,27 @@ struct SubscriptionBody: Codable, Sendable {
         autoRenew = subscription.autoRenew
         cancelAtPeriodEnd = subscription.cancelAtPeriodEnd
         cancellation = standing.cancellation == nil ? nil : CancellationBody(standing, now: now)
+        nextCharge = standing.nextCharge.map(NextChargeBody.init)
+    }
+}
+
+/// When the card is charged next and for how much; in dunning, the renewal left unpaid (its
+/// `payment_url`, from `GET /v1/invoices/{id}`, takes another card).
+struct NextChargeBody: Codable, Sendable {
+    /// Null when no automatic try is left: only another card can pay the renewal.
+    @NullEncoded var at: Date?
+    var amount: MoneyBody
+    /// "Visa •••• 4242".
+    @NullEncoded var card: String?
+    @NullEncoded var unpaidInvoiceId: String?
+    @NullEncoded var failure: FailureBody?
+
+    init(_ next: SubscriptionCancellation.NextCharge) {
+        at = next.at
+        amount = MoneyBody(next.amount)
+        card = next.card?.label
+        unpaidInvoiceId = next.unpaid?.id.lowercased
+        failure = next.unpaid?.failure.map { FailureBody(code: $0.code, message: $0.message) }
     }
 }
 
