@@ -55,6 +55,33 @@ public struct JobRepository: Sendable {
             """, logger: connection.logger))
     }
 
+    /// Where the queue of one kind stands: what `/metrics` reports.
+    public struct QueueState: Sendable {
+        public var kind: JobKind
+        /// Due and not done.
+        public var due: Int
+        /// How long the oldest due job has waited, in seconds.
+        public var oldestDueSeconds: Double
+        /// Not done, and its last run failed.
+        public var failing: Int
+    }
+
+    public func queue(at now: Date, on connection: PostgresConnection) async throws -> [QueueState] {
+        var states: [QueueState] = []
+        let rows = try await connection.query("""
+            SELECT kind,
+                   count(*) FILTER (WHERE run_at <= \(now))::int,
+                   COALESCE(extract(epoch FROM \(now) - min(run_at) FILTER (WHERE run_at <= \(now))), 0)::float8,
+                   count(*) FILTER (WHERE last_error IS NOT NULL)::int
+            FROM jobs WHERE done_at IS NULL GROUP BY kind
+            """, logger: connection.logger)
+        for try await (kind, due, oldest, failing) in rows.decode((String, Int, Double, Int).self) {
+            guard let known = JobKind(rawValue: kind) else { throw UnknownDatabaseValue(column: "jobs.kind", value: kind) }
+            states.append(QueueState(kind: known, due: due, oldestDueSeconds: oldest, failing: failing))
+        }
+        return states
+    }
+
     /// When the next unfinished `kind` job about `id` (a key `<id>/...`) is due, if there is one.
     public func nextRun(_ kind: JobKind, about id: UUID, on connection: PostgresConnection) async throws -> Date? {
         for try await runAt in try await connection.query("""

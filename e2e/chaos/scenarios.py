@@ -456,11 +456,13 @@ class SandboxClient:
             time.sleep(0.1 * (i + 1))
         raise RuntimeError(f"sandbox {method} failed {tries} times")
 
-    def charge(self, widget: dict, card: str) -> dict:
+    def charge(self, widget: dict, card: str, save_card: bool | None = None) -> dict:
+        """What the widget does; `save_card` overrides the widget's choice to keep the card."""
         env = self.call("/payments/cards/charge", {
             "Amount": widget["amount"], "Currency": widget["currency"], "InvoiceId": widget["invoiceId"],
             "AccountId": widget["accountId"], "Description": widget.get("description") or "Movix", "Email": widget.get("email"),
-            "IpAddress": "127.0.0.1", "Name": "CHAOS", "CardCryptogramPacket": cryptogram(card), "SaveCard": bool(widget.get("saveCard")),
+            "IpAddress": "127.0.0.1", "Name": "CHAOS", "CardCryptogramPacket": cryptogram(card),
+            "SaveCard": bool(widget.get("saveCard")) if save_card is None else save_card,
         })
         model = env.get("Model") or {}
         if not env.get("Success") and model.get("AcsUrl"):

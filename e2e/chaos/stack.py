@@ -1,6 +1,6 @@
 """The processes a chaos run starts and owns: a PostgreSQL cluster of its own (as `postgres`, under
-a temporary directory), `movix-billing sandbox` and `movix-billing serve`, all on free loopback
-ports. Every process is stopped by the PID this module started (never by name), also on failure;
+a temporary directory), `movix-billing sandbox`, `movix-billing serve` and any `movix-billing
+worker` a scenario starts, all on free loopback ports. Every process is stopped by the PID this module started (never by name), also on failure;
 the temporary directory goes with it.
 
 Standard library and `requests` only.
@@ -178,6 +178,7 @@ class Stack:
         self.pg_bin = self._pg_bin()
         self.api: subprocess.Popen | None = None
         self.sandbox: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []  # `movix-billing worker`s a scenario started
         self.api_starts = 0
         self.api_base = f"http://127.0.0.1:{self.api_port}"
         self.sandbox_base = f"http://127.0.0.1:{self.sandbox_port}"
@@ -291,11 +292,11 @@ class Stack:
         if out.returncode != 0:
             raise RuntimeError(f"migrate failed ({out.returncode}): {out.stdout}{out.stderr}")
 
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+    def _spawn(self, name: str, *args: str, settings: dict[str, str] | None = None) -> subprocess.Popen:
         logf = open(self.workdir / f"{name}.log", "ab")
         try:
-            return subprocess.Popen([str(self.binary), *args], env=self.env(), cwd=self.workdir, stdin=subprocess.DEVNULL,
-                                    stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+            return subprocess.Popen([str(self.binary), *args], env={**self.env(), **(settings or {})}, cwd=self.workdir,
+                                    stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             logf.close()
 
@@ -320,6 +321,13 @@ class Stack:
                     raise
                 time.sleep(1)
         raise RuntimeError("serve could not bind its port 20 times in a row")
+
+    def start_worker(self, name: str, **settings: str) -> subprocess.Popen:
+        """`movix-billing worker` with the stack's settings plus `settings` (MOVIX_WORKER_BATCH_SIZE
+        ...), logging to <name>.log; stopped by its PID at teardown if still running."""
+        proc = self._spawn(name, "worker", settings=settings)
+        self.workers.append(proc)
+        return proc
 
     def kill_api(self) -> int:
         """SIGKILL to the serve process we started; returns its pid."""
@@ -371,11 +379,14 @@ class Stack:
     def save_logs(self, target: Path):
         """The servers' logs (a crash's message and backtrace included) outlive the directory."""
         target.mkdir(parents=True, exist_ok=True)
-        for name in ("serve.log", "sandbox.log", "postgres.log"):
+        names = ["serve.log", "sandbox.log", "postgres.log"] + sorted(p.name for p in self.workdir.glob("worker*.log"))
+        for name in names:
             if (self.workdir / name).exists():
                 shutil.copyfile(self.workdir / name, target / name)
 
     def stop_processes(self):
+        for proc in self.workers:
+            self._stop_proc(proc)
         self._stop_proc(self.api)
         self._stop_proc(self.sandbox)
 

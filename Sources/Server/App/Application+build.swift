@@ -66,7 +66,7 @@ public func buildRouter(
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: RequestLimitsMiddleware(limits: configuration.limits))
 
-    OpsController(database: database, registry: metricsRegistry, openAPIDocument: try ServerResources.text("openapi.yaml"))
+    OpsController(database: database, registry: metricsRegistry, openAPIDocument: try ServerResources.text("openapi.yaml"), clock: clock)
         .addRoutes(to: router)
 
     let claims = ExpectedClaims(algorithm: configuration.tokenVerification.algorithm, audience: configuration.jwtAudience, issuer: configuration.jwtIssuer)

@@ -1,5 +1,8 @@
+import Billing
+import BillingCore
 import Foundation
 import Hummingbird
+import Metrics
 import Prometheus
 import Storage
 
@@ -8,6 +11,8 @@ struct OpsController {
     let database: Database
     let registry: PrometheusCollectorRegistry
     let openAPIDocument: String
+    /// The service's clock: what "due" means under time travel too.
+    let clock: BillingClock
 
     func addRoutes(to router: Router<BillingRequestContext>) {
         router.get("health/live", use: live)
@@ -34,12 +39,30 @@ struct OpsController {
         return Health(status: "ok")
     }
 
-    @Sendable func metrics(_ request: Request, context: BillingRequestContext) -> Response {
-        Response(
+    @Sendable func metrics(_ request: Request, context: BillingRequestContext) async -> Response {
+        await recordJobQueue(context: context)
+        return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4"],
             body: .init(byteBuffer: .init(bytes: registry.emitToBuffer()))
         )
+    }
+
+    /// The worker's queue as the database has it, whichever process runs the workers: due jobs,
+    /// the oldest one's wait (lag) and failing ones, per kind. Skipped when the database is away.
+    private func recordJobQueue(context: BillingRequestContext) async {
+        let now = clock.now()
+        guard let states = try? await database.read({ try await JobRepository().queue(at: now, on: $0) }) else {
+            context.logger.warning("job queue metrics skipped: the database did not answer")
+            return
+        }
+        for kind in JobKind.allCases {
+            let state = states.first { $0.kind == kind }
+            let dimensions = [("kind", kind.rawValue)]
+            Gauge(label: "movix_jobs_due", dimensions: dimensions).record(state?.due ?? 0)
+            Gauge(label: "movix_jobs_oldest_due_seconds", dimensions: dimensions).record(state?.oldestDueSeconds ?? 0)
+            Gauge(label: "movix_jobs_failing", dimensions: dimensions).record(state?.failing ?? 0)
+        }
     }
 
     @Sendable func openAPI(_ request: Request, context: BillingRequestContext) -> Response {
