@@ -40,4 +40,6 @@ public enum BillingError: Error, Sendable, Equatable {
     case noCardToRenew
     /// A refund of the subscription's payment has no outcome yet; cancelling waits for it.
     case refundInProgress
+    /// A declined renewal waits to be paid: a new card pays it (and is saved) instead of a card check.
+    case renewalUnpaid(invoiceID: UUID)
 }

@@ -70,7 +70,7 @@ struct PaymentLedger: Sendable {
             if attempt.invoiceID != locked.invoice.id {
                 // The transaction was started (Checked) for another invoice than its Pay names.
                 disposition = .refund(.unknownInvoice)
-            } else if !locked.subscription.canBePaidFor {
+            } else if locked.invoice.kind != .cardCheck, !locked.subscription.canBePaidFor {
                 disposition = .refund(.invoiceClosed)
             } else if !inserted, try await services.refunds.lockAll(attemptID: attempt.id, on: connection).contains(where: \.countsAgainstAttempt) {
                 // Money already (partly) given back at the acquirer before its Pay reached us no
@@ -83,8 +83,7 @@ struct PaymentLedger: Sendable {
         case .alreadyApplied:
             return []
         case .payInvoice:
-            try await pay(locked!, with: attempt, token: report.token, acquirer: acquirer.name, actor: actor, on: connection, journal: &journal)
-            return []
+            return try await pay(locked!, with: attempt, token: report.token, acquirer: acquirer.name, actor: actor, on: connection, journal: &journal)
         case .refund(let reason):
             services.logger.error("money taken that does not fit its invoice; refunding it in full", metadata: [
                 "transaction": "\(attempt.transactionID)", "invoice": "\(report.invoiceID ?? "-")", "reason": "\(reason.rawValue)",
@@ -200,10 +199,11 @@ struct PaymentLedger: Sendable {
         try await move(&invoice, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
     }
 
-    /// Marks the invoice paid by `attempt` and grants the period it buys.
-    private func pay(_ locked: PaymentRepository.Locked, with attempt: PaymentAttempt, token: String?, acquirer: String, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+    /// Marks the invoice paid by `attempt` and grants the period it buys; a card check instead
+    /// gives its ruble back. Returns the refunds opened.
+    private func pay(_ locked: PaymentRepository.Locked, with attempt: PaymentAttempt, token: String?, acquirer: String, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> [UUID] {
         var invoice = locked.invoice
-        guard case .move(let from, let to) = invoice.status.applying(.paymentSucceeded) else { return }
+        guard case .move(let from, let to) = invoice.status.applying(.paymentSucceeded) else { return [] }
         let paidAt = attempt.succeededAt ?? services.clock.now()
         invoice.status = to
         invoice.acquirerTransactionID = attempt.transactionID
@@ -212,13 +212,21 @@ struct PaymentLedger: Sendable {
         invoice.failure = nil
 
         var subscription = locked.subscription
-        let extended = grantAccess(to: &subscription, for: &invoice, months: locked.periodMonths, paidAt: paidAt, savesCard: token != nil, actor: actor, journal: &journal)
+        let checksCard = invoice.kind == .cardCheck
+        let extended = !checksCard && grantAccess(to: &subscription, for: &invoice, months: locked.periodMonths, paidAt: paidAt, savesCard: token != nil, actor: actor, journal: &journal)
         let card = token.map { PaymentRepository.CardToSave(acquirer: acquirer, token: $0, card: attempt.card) }
         invoice.paymentMethodID = try await services.payments.recordPayment(invoice, subscription: extended ? subscription : nil, card: card, on: connection)
 
         journal.recordTransition(entity: "invoice", id: invoice.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.paymentSucceeded.rawValue, actor: actor)
         journal.enqueueEvent(type: "invoice.paid", aggregateID: invoice.subscriptionID, payload: EventPayload.invoice(invoice))
         Counter(label: "movix_payments_total", dimensions: [("outcome", "paid")]).increment()
+        guard checksCard else { return [] }
+        // The card is saved (and now the default that renewals charge); the ruble goes back.
+        if card != nil { journal.enqueueEvent(type: "payment_method.updated", aggregateID: invoice.subscriptionID, payload: EventPayload.invoice(invoice)) }
+        let refund = try await refundEngine.open(
+            for: attempt, amount: attempt.amount, reason: .cardCheck, comment: nil, actor: actor, cancellationID: nil, on: connection, journal: &journal
+        )
+        return [refund.id]
     }
 
     /// Activates (or, for a later payment, extends) the subscription and sets the period the

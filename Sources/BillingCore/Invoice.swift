@@ -5,7 +5,12 @@ public struct Invoice: Hashable, Sendable {
     /// Why the invoice was issued.
     public enum Kind: String, Hashable, Sendable, Codable {
         case initial, renewal
+        /// A small charge that only saves a new card for renewals, refunded at once.
+        case cardCheck = "card_check"
     }
+
+    /// What a card check charges (and gives back): 1 ruble, as CloudPayments suggests for binding a card.
+    public static let cardCheckAmount = Money.rub(100)
 
     public var id: UUID
     public var userID: UUID

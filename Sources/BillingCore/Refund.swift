@@ -74,6 +74,8 @@ public enum RefundReason: String, Hashable, Sendable, CaseIterable, Codable {
     case invoiceClosed = "invoice_closed"
     /// An operator refunded through the internal API.
     case requestedByOperator = "requested_by_operator"
+    /// The ruble that checked a new card, given back.
+    case cardCheck = "card_check"
     /// Made in the acquirer's dashboard; we learnt of it from its notification.
     case madeAtAcquirer = "made_at_acquirer"
     /// The viewer cancelled; the unused part of what they paid goes back.

@@ -1,11 +1,12 @@
 """Entry point of scripts/chaos and scripts/schemathesis (see docs/reliability.md).
 
-    python3 e2e/chaos/run.py [--only kill9,postgres,faults,schemathesis] [--skip-schemathesis]
+    python3 e2e/chaos/run.py [--only kill9,postgres,faults,worker_kill9,schemathesis] [--skip-schemathesis]
                              [--strict-fail-fast] [--write-docs] [--keep] [--serve SECONDS]
 
 Starts its own PostgreSQL, `movix-billing sandbox` and `movix-billing serve` (a private copy of
-the debug binary) on free loopback ports under a temporary directory, runs the scenarios, prints
-the figures, writes them to .data/chaos/results.json (and with --write-docs into
+the debug binary; worker_kill9 adds `movix-billing worker`s) on free loopback ports under a
+temporary directory, runs the scenarios, prints the figures, writes them to
+.data/chaos/results.json (and with --write-docs into
 docs/reliability.md), and stops everything it started. Exit 0 when every invariant held, 1
 otherwise, 2 on a setup error.
 """
@@ -30,7 +31,7 @@ from stack import ROOT, Stack, log, private_binary  # noqa: E402
 RESULTS_DIR = ROOT / ".data" / "chaos"
 DOC = ROOT / "docs" / "reliability.md"
 BEGIN, END = "<!-- chaos:figures:begin -->", "<!-- chaos:figures:end -->"
-ALL = ["kill9", "postgres", "faults", "schemathesis"]
+ALL = ["kill9", "postgres", "faults", "worker_kill9", "schemathesis"]
 
 
 def _interrupted(signum, frame):
@@ -98,6 +99,10 @@ def main() -> int:
                                                             stop_mode=os.environ.get("CHAOS_PG_STOP_MODE", "fast"),
                                                             strict_fail_fast=args.strict_fail_fast),
             "faults": lambda: sc.scenario_sandbox_faults(st, n=env_int("CHAOS_FAULT_VIEWERS", 200), lost=env_int("CHAOS_LOST", 30)),
+            "worker_kill9": lambda: sc.scenario_worker_kill9(st, n=env_int("CHAOS_WORKER_SUBSCRIPTIONS", 300),
+                                                             batch=env_int("CHAOS_WORKER_BATCH_SIZE", 16),
+                                                             latency_ms=env_int("CHAOS_WORKER_API_LATENCY_MS", 200),
+                                                             notification_delay_ms=env_int("CHAOS_WORKER_NOTIFICATION_DELAY_MS", 8000)),
             "schemathesis": lambda: run_schemathesis(st.api_base, RESULTS_DIR / "schemathesis", st.workdir / "schemathesis",
                                                      max_time=env_int("CHAOS_SCHEMATHESIS_SECONDS", 55),
                                                      max_examples=env_int("CHAOS_SCHEMATHESIS_EXAMPLES", 30)),
@@ -223,10 +228,26 @@ def render(r: dict) -> str:
             f"| invariants | {f['invariant_violations']} violation(s); audit: {f['audit']} |",
             "",
         ]
+    if "worker_kill9" in r and "at_kill" in r["worker_kill9"]:
+        w = r["worker_kill9"]
+        k = w["at_kill"]
+        out += [
+            "**4. `kill -9` of the worker mid-batch**", "",
+            "| figure | value |", "|---|---|",
+            f"| renewals | {w['subscriptions']} subscriptions bought with a saved card ({fmt(w['bought']['charges'])}, {w['bought']['seconds']} s), renewals due at once; batch {w['batch_size']}, lease {w['lease']}; sandbox faults `{json.dumps(w['faults'])}` |",
+            f"| the kill | SIGKILL {k['after_s']} s after the first worker started: {k['done']} renewals done, {k['held']} held (their invoices: {fmt(k['held_invoices'])}) |",
+            f"| the second worker | {'all done' if w.get('finished') else 'NOT all done'} {w.get('second_worker_s')} s after its start; SIGTERM: exit {w['sigterm']['exit']} in {w['sigterm']['seconds']} s |",
+            f"| throughput | {w.get('renewal_seconds')} s from the first worker's start to the last renewal, {w.get('renewals_per_s')} renewals/s (the lease wait included) |",
+            f"| jobs | {fmt(w['job_claims'])}; with an error recorded: {w['jobs_with_errors']} |",
+            f"| renewal invoices | {fmt(w['renewal_invoices'])}; paid by {fmt(w['paid_by'])} (of those held at the kill: {fmt(w['held_at_kill_paid_by'])}) |",
+            f"| charges | tokens/charge requests logged {fmt(w['charge_requests_logged'])}; the sandbox's latest transaction is the paying one for {w['sandbox_find_matches']} |",
+            f"| invariants | {w['invariant_violations']} violation(s); audit: {w['audit']} |",
+            "",
+        ]
     if "schemathesis" in r and "runs" in r["schemathesis"]:
         s = r["schemathesis"]
         where = "the served `/openapi.yaml`" if s["schema"].startswith("http") else f"`{os.path.relpath(s['schema'], ROOT)}` (working tree)"
-        out += [f"**4. schemathesis** ({where}, seed {s['seed']}, --max-examples {s['max_examples']}, --max-time {s['max_time_s']} per run)", "",
+        out += [f"**5. schemathesis** ({where}, seed {s['seed']}, --max-examples {s['max_examples']}, --max-time {s['max_time_s']} per run)", "",
                 "| token | requests | statuses | 5xx | failed checks | schemathesis' own errors | seconds |", "|---|---|---|---|---|---|---|"]
         for x in s["runs"]:
             out.append(f"| {x['label']} | {x['requests']} | {fmt(x['statuses'])} | {x['server_errors']} | {fmt(x['failed_checks']) or 'none'} | {x.get('tool_errors', 0)} | {x['seconds']} |")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import random
+import signal
 import statistics
+import subprocess
 import threading
 import time
 import uuid
@@ -576,4 +578,316 @@ def scenario_sandbox_faults(st: Stack, n: int = 200, lost: int = 30, workers: in
         "notifications_logged_total": {op: int(c) for op, c in notif},
     }
     result.update(books(st, invoices + late, double_charges_allowed=True))
+    return result
+
+
+# --------------------------------------------------------------------------- 4: kill -9 of the worker mid-batch
+
+
+def _array(values) -> str:
+    """A PostgreSQL array literal for a psql variable (uuids, numbers)."""
+    return "{" + ",".join(str(v) for v in values) + "}"
+
+
+def buy_with_saved_card(st: Stack, n: int, workers: int = 8, timeout: float = 60) -> tuple[list[dict], dict]:
+    """n viewers check out premium_1m and pay through the sandbox's API with 4000 0000 0000 3055,
+    keeping the card (SaveCard: the Pay notification carries a Token); waits until all are paid."""
+    invoices = create_invoices(st, n, workers)
+    sbx = SandboxClient(st.sandbox_base, Log())
+    outcomes: Counter = Counter()
+    lock = threading.Lock()
+
+    def pay(inv):
+        env = sbx.charge(inv["widget"], CARD_OK, save_card=True)
+        model = env.get("Model") or {}
+        outcome = ("approved, card kept" if model.get("Token") else "approved, no token") if env.get("Success") \
+            else f"declined {model.get('ReasonCode')}"
+        with lock:
+            outcomes[outcome] += 1
+
+    t0 = time.monotonic()
+    with cf.ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(pay, invoices))
+    ids = _array(i["invoice_id"] for i in invoices)
+    deadline = time.monotonic() + timeout
+    while True:
+        unpaid = int(st.sql("SELECT count(*) FROM invoices WHERE id = ANY(:'p1'::uuid[]) AND status <> 'paid'", ids)[0][0])
+        if not unpaid or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    log(f"  {n} paid with a saved card in {time.monotonic() - t0:.1f} s: {dict(outcomes)}; unpaid {unpaid}")
+    return invoices, {"charges": dict(sorted(outcomes.items())), "unpaid": unpaid, "seconds": round(time.monotonic() - t0, 1)}
+
+
+def scenario_worker_kill9(st: Stack, n: int = 300, batch: int = 16, lease: str = "5s", latency_ms: int = 200,
+                          notification_delay_ms: int = 8000, kill_at: float = 1 / 3, finish_timeout: float = 180,
+                          stop_timeout: float = 30) -> dict:
+    """A worker killed (SIGKILL) mid-batch, another started: every renewal completes exactly once.
+
+    n viewers buy a month with a saved card; their periods are made to end in an hour and their
+    renewal jobs due now; with the sandbox's API slowed down (charges in flight), a worker runs
+    them and gets SIGKILL after about `kill_at` of them are done; a second worker finishes. The
+    sandbox's notifications are held back `notification_delay_ms` (longer than the lease), so the
+    second worker finds the killed worker's charges pending and must ask the acquirer (or charge
+    under the same X-Request-ID) rather than wait for their Pay. Then, per subscription: one
+    renewal invoice, paid by one succeeded attempt, the period moved on, one charge at the sandbox
+    (its Check and Pay notifications name one transaction, and /v2/payments/find finds the one
+    that paid), no refund, one renewal job for the new period; the audit is clean."""
+    log(f"scenario 4: kill -9 of the worker mid-batch over {n} renewals (batch {batch}, lease {lease}, "
+        f"acquirer API latency {latency_ms} ms, notifications {notification_delay_ms} ms late)")
+    violations: list[str] = []
+    faults = {"apiLatencyMs": latency_ms, "notificationDelayMs": notification_delay_ms}
+    result: dict = {"subscriptions": n, "batch_size": batch, "lease": lease, "faults": faults}
+
+    # 1. n subscriptions paid with a saved card.
+    invoices, bought = buy_with_saved_card(st, n)
+    result["bought"] = bought
+    if bought["unpaid"]:
+        return {**result, "violations": [f"{bought['unpaid']} of {n} first payments not paid within 60 s"]}
+    rows = st.sql("""
+        SELECT s.id, s.status, s.auto_renew,
+          (SELECT count(*) FROM payment_methods m WHERE m.user_id = s.user_id AND NOT m.revoked)
+        FROM invoices i JOIN subscriptions s ON s.id = i.subscription_id
+        WHERE i.id = ANY(:'p1'::uuid[])""", _array(i["invoice_id"] for i in invoices))
+    subs = [r[0] for r in rows]
+    not_renewable = [r for r in rows if r[1] != "active" or r[2] != "t" or int(r[3]) < 1]
+    if len(subs) != n or not_renewable:
+        return {**result, "violations": [f"{len(subs)} subscriptions for {n} invoices; not active with auto-renewal and a "
+                                         f"saved card: {not_renewable[:5]}"]}
+    sub_ids = _array(subs)
+
+    # 2. Their periods end in an hour, their renewals are due now; the acquirer answers slowly.
+    jobs = st.sql("""
+        WITH moved AS (
+            UPDATE subscriptions SET current_period_end = now() + interval '1 hour'
+            WHERE id = ANY(:'p1'::uuid[]) AND status = 'active'
+            RETURNING id, current_period_end),
+        replaced AS (
+            DELETE FROM jobs WHERE kind = 'renewal' AND split_part(key, '/', 1) = ANY(:'p1'::text[]) RETURNING id)
+        INSERT INTO jobs (kind, key, run_at)
+        SELECT 'renewal', id::text || '/' || round(extract(epoch FROM current_period_end) * 1000000)::bigint, now() FROM moved
+        RETURNING id, key""", sub_ids)
+    jobs = [j for j in jobs if len(j) == 2]  # psql also prints the command tag (INSERT 0 n)
+    if len(jobs) != n:
+        return {**result, "violations": [f"{len(jobs)} renewal jobs scheduled for {n} subscriptions"]}
+    job_ids = _array(j[0] for j in jobs)
+    old_period = {r[0]: (r[1], r[2]) for r in st.sql(
+        "SELECT id, current_period_start, current_period_end FROM subscriptions WHERE id = ANY(:'p1'::uuid[])", sub_ids)}
+    st.set_faults(faults)
+
+    def progress() -> tuple[int, int]:
+        done, held = st.sql("""
+            SELECT count(*) FILTER (WHERE done_at IS NOT NULL), count(*) FILTER (WHERE done_at IS NULL AND leased_until > now())
+            FROM jobs WHERE id = ANY(:'p1'::bigint[])""", job_ids)[0]
+        return int(done), int(held)
+
+    def renewal_statuses() -> dict:
+        return {s: int(c) for s, c in st.sql("""
+            SELECT status, count(*) FROM invoices WHERE kind = 'renewal' AND subscription_id = ANY(:'p1'::uuid[])
+            GROUP BY status ORDER BY 1""", sub_ids)}
+
+    settings = {"MOVIX_WORKER_BATCH_SIZE": str(batch), "MOVIX_WORKER_LEASE": lease,
+                "MOVIX_LOG_LEVEL": os.environ.get("CHAOS_WORKER_LOG_LEVEL", "info")}
+
+    # 3. A worker; SIGKILL once about kill_at of the renewals are done.
+    target = max(1, round(n * kill_at))
+    t_start = time.monotonic()
+    first = st.start_worker("worker-1", **settings)
+    done = held = 0
+    deadline = t_start + 90
+    while time.monotonic() < deadline and first.poll() is None:
+        done, held = progress()
+        if done >= target:
+            break
+        time.sleep(0.05)
+    if first.poll() is not None:
+        return {**result, "violations": [f"the first worker exited ({first.returncode}) before the kill, {done}/{n} done: "
+                                         + st._tail(st.workdir / "worker-1.log", 10)]}
+    if done < target:
+        violations.append(f"only {done}/{n} renewals done {time.monotonic() - t_start:.0f} s after the first worker started")
+    os.kill(first.pid, signal.SIGKILL)
+    t_kill = time.monotonic()
+    first.wait(timeout=30)
+    done, held = progress()
+    # What the held jobs' renewals looked like at the kill: charges in flight are `pending`.
+    at_kill = {s: int(c) for s, c in st.sql("""
+        SELECT coalesce(i.status, 'no invoice yet'), count(*)
+        FROM jobs j LEFT JOIN invoices i ON i.kind = 'renewal' AND i.subscription_id = split_part(j.key, '/', 1)::uuid
+        WHERE j.id = ANY(:'p1'::bigint[]) AND j.done_at IS NULL AND j.leased_until > now()
+        GROUP BY 1 ORDER BY 1""", job_ids)}
+    statuses_at_kill = renewal_statuses()
+    held_subs = {r[0] for r in st.sql("""
+        SELECT split_part(key, '/', 1) FROM jobs
+        WHERE id = ANY(:'p1'::bigint[]) AND done_at IS NULL AND leased_until > now()""", job_ids)}
+    log(f"  kill -9 {first.pid} {t_kill - t_start:.1f} s after its start: {done}/{n} renewals done, {held} held "
+        f"(their invoices: {at_kill}); renewal invoices {statuses_at_kill}")
+    result["at_kill"] = {"after_s": round(t_kill - t_start, 1), "done": done, "held": held, "held_invoices": at_kill,
+                         "renewal_invoices": statuses_at_kill, "pid": first.pid}
+    if held == 0:
+        violations.append(f"the kill did not land mid-batch (no job held; {done}/{n} done)")
+
+    # 4. A second worker finishes: every renewal job done, no renewal invoice left pending.
+    second = st.start_worker("worker-2", **settings)
+    t_second = time.monotonic()
+    finished = False
+    while time.monotonic() < t_second + finish_timeout and second.poll() is None:
+        done, held = progress()
+        if done == n and not renewal_statuses().get("pending"):
+            finished = True
+            break
+        time.sleep(0.25)
+    t_done = time.monotonic()
+    st.set_faults({})
+    if finished:
+        log(f"  all {n} renewals done {t_done - t_second:.1f} s after the second worker started, "
+            f"{t_done - t_start:.1f} s after the first")
+    else:
+        stuck = st.sql("""
+            SELECT j.key, j.attempts, j.run_at, j.leased_by, j.leased_until, j.last_error, i.id, i.status,
+              (SELECT string_agg(a.status || ' ' || a.transaction_id, ', ') FROM payment_attempts a WHERE a.invoice_id = i.id)
+            FROM jobs j LEFT JOIN invoices i ON i.kind = 'renewal' AND i.subscription_id = split_part(j.key, '/', 1)::uuid
+            WHERE j.id = ANY(:'p1'::bigint[]) AND (j.done_at IS NULL OR i.status IS DISTINCT FROM 'paid')
+            ORDER BY j.id LIMIT 10""", job_ids)
+        why = "exited " + str(second.returncode) if second.poll() is not None else f"not done within {finish_timeout:.0f} s"
+        violations.append(f"second worker {why}: {done}/{n} renewal jobs done, renewal invoices {renewal_statuses()}; "
+                          f"first unfinished (key, attempts, run_at, leased_by, leased_until, last_error, invoice, status, attempts): {stuck}")
+        for row in stuck:
+            log(f"  unfinished: {row}")
+    t_term = time.monotonic()
+    stopped_rc = None
+    if second.poll() is None:
+        second.send_signal(signal.SIGTERM)
+        try:
+            stopped_rc = second.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            violations.append(f"the second worker did not exit within {stop_timeout:.0f} s of SIGTERM")
+    else:
+        stopped_rc = second.returncode
+    stop_s = round(time.monotonic() - t_term, 2)
+    if stopped_rc not in (0, None):
+        violations.append(f"the second worker exited {stopped_rc} after SIGTERM")
+    renewal_s = t_done - t_start
+    result.update({
+        "finished": finished, "second_worker_s": round(t_done - t_second, 1), "renewal_seconds": round(renewal_s, 1),
+        "renewals_per_s": round(n / renewal_s, 1) if finished else None,
+        "sigterm": {"exit": stopped_rc, "seconds": stop_s},
+    })
+
+    # The sandbox's Pay notifications are sent after it answered (and held back): wait (bounded) for
+    # them all; the late ones must change nothing.
+    deadline = time.monotonic() + 20 + notification_delay_ms / 1000
+    while time.monotonic() < deadline:
+        missing = int(st.sql("""
+            SELECT count(*) FROM invoices i WHERE i.kind = 'renewal' AND i.subscription_id = ANY(:'p1'::uuid[]) AND NOT EXISTS (
+                SELECT 1 FROM acquiring_log l WHERE l.direction = 'notification' AND l.operation = 'pay' AND l.invoice_id = i.id::text)
+            """, sub_ids)[0][0])
+        if not missing:
+            break
+        time.sleep(0.25)
+
+    # 5. The books of every subscription.
+    rows = st.sql("""
+        SELECT s.id, s.status, s.current_period_start, s.current_period_end,
+          abs(extract(epoch FROM s.current_period_end - ((s.billing_anchor AT TIME ZONE 'UTC') + interval '2 months') AT TIME ZONE 'UTC')) < 0.001,
+          (SELECT count(*) FROM invoices x WHERE x.subscription_id = s.id AND x.kind = 'renewal'),
+          r.id, r.status, r.period_start, r.period_end, r.acquirer_transaction_id,
+          (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = r.id),
+          (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = r.id AND a.status = 'succeeded'),
+          (SELECT count(*) FROM refunds f JOIN invoices x ON x.id = f.invoice_id WHERE x.subscription_id = s.id),
+          (SELECT count(*) FROM state_transitions t WHERE t.entity = 'invoice' AND t.entity_id = r.id AND t.to_state = 'paid'),
+          (SELECT count(*) FROM outbox_events o WHERE o.type = 'invoice.paid' AND o.payload->>'invoice_id' = r.id::text),
+          (SELECT count(DISTINCT l.transaction_id) FROM acquiring_log l
+             WHERE l.direction = 'notification' AND l.operation = 'check' AND l.invoice_id = r.id::text),
+          (SELECT count(DISTINCT l.transaction_id) FROM acquiring_log l
+             WHERE l.direction = 'notification' AND l.operation = 'pay' AND l.invoice_id = r.id::text),
+          (SELECT count(*) FROM acquiring_log l WHERE l.direction = 'request' AND l.operation LIKE '%tokens/charge' AND l.invoice_id = r.id::text),
+          (SELECT count(DISTINCT l.transaction_id) FROM acquiring_log l
+             WHERE l.direction = 'request' AND l.operation LIKE '%tokens/charge' AND l.invoice_id = r.id::text),
+          (SELECT string_agg(j.key, ', ') FROM jobs j
+             WHERE j.kind = 'renewal' AND split_part(j.key, '/', 1) = s.id::text AND j.done_at IS NULL),
+          s.id::text || '/' || round(extract(epoch FROM s.current_period_end) * 1000000)::bigint,
+          (SELECT t.actor FROM state_transitions t WHERE t.entity = 'invoice' AND t.entity_id = r.id AND t.to_state = 'paid' LIMIT 1)
+        FROM subscriptions s
+        LEFT JOIN LATERAL (SELECT * FROM invoices x WHERE x.subscription_id = s.id AND x.kind = 'renewal' ORDER BY x.created_at LIMIT 1) r ON true
+        WHERE s.id = ANY(:'p1'::uuid[])""", sub_ids)
+    statuses: Counter = Counter()
+    charge_requests: Counter = Counter()
+    paid_by: Counter = Counter()
+    held_paid_by: Counter = Counter()
+    paid_tx: dict[str, str] = {}
+    for (sid, status, start, end, on_anchor, renewals, rid, rstatus, pstart, pend, tx, attempts, ok_attempts, refunds,
+         paid_tr, paid_ev, checks, pays, requests_logged, request_txs, open_jobs, next_key, actor) in rows:
+        statuses[rstatus or "none"] += 1
+        charge_requests[int(requests_logged)] += 1
+        if actor:
+            paid_by[actor] += 1
+        if sid in held_subs:
+            held_paid_by[actor or "unpaid"] += 1
+        problems = []
+        if int(renewals) != 1:
+            problems.append(f"{renewals} renewal invoices")
+        if rstatus != "paid":
+            problems.append(f"renewal invoice {rid} {rstatus}")
+        else:
+            paid_tx[rid] = tx
+        if status != "active":
+            problems.append(f"subscription {status}")
+        was_start, was_end = old_period[sid]
+        if start != was_start:
+            problems.append(f"period start moved from {was_start} to {start}")
+        if pstart != was_end:
+            problems.append(f"renewal invoice starts {pstart}, the period ended {was_end}")
+        if end != pend or on_anchor != "t":
+            problems.append(f"period ends {end} (renewal invoice to {pend}), not a month past the paid one on the anchor's day")
+        if int(attempts) != 1 or int(ok_attempts) != 1:
+            problems.append(f"{attempts} payment attempts, {ok_attempts} succeeded")
+        if int(refunds):
+            problems.append(f"{refunds} refunds")
+        if int(paid_tr) != 1 or int(paid_ev) != 1:
+            problems.append(f"{paid_tr} 'paid' transitions, {paid_ev} invoice.paid events")
+        if int(checks) != 1 or int(pays) != 1:
+            problems.append(f"the sandbox sent Check for {checks} and Pay for {pays} transactions")
+        if int(request_txs) > 1:
+            problems.append(f"our tokens/charge requests got {request_txs} different transactions")
+        if open_jobs != next_key:  # the paying transaction schedules the next period's renewal, once
+            problems.append(f"open renewal jobs {open_jobs or 'none'}, want one for the new period ({next_key})")
+        if problems:
+            violations.append(f"subscription {sid}: " + ", ".join(problems))
+    if len(rows) != n:
+        violations.append(f"{n - len(rows)} subscriptions missing")
+
+    # The acquirer's word: the latest transaction of each renewal invoice is the one that paid it.
+    sbx = SandboxClient(st.sandbox_base, Log())
+
+    def found(item):
+        iid, tx = item
+        env = sbx.call("/v2/payments/find", {"InvoiceId": iid})
+        model = env.get("Model") or {}
+        return iid, tx, env.get("Success"), str(model.get("TransactionId")), model.get("Status")
+
+    with cf.ThreadPoolExecutor(max_workers=8) as pool:
+        lookups = list(pool.map(found, paid_tx.items()))
+    mismatched = [x for x in lookups if not x[2] or x[3] != x[1] or x[4] != "Completed"]
+    for iid, tx, ok, found_tx, found_status in mismatched[:10]:
+        violations.append(f"renewal invoice {iid} paid by {tx}, the sandbox's latest transaction is {found_tx} ({found_status}, success {ok})")
+    job_rows = st.sql("""
+        SELECT attempts, count(*), count(*) FILTER (WHERE last_error IS NOT NULL) FROM jobs
+        WHERE id = ANY(:'p1'::bigint[]) GROUP BY 1 ORDER BY 1""", job_ids)
+
+    audit = st.run_cli("audit", timeout=120)
+    audit_text = (audit.stdout + audit.stderr).strip()
+    if audit.returncode != 0:
+        violations.append(f"audit exit {audit.returncode}: " + " | ".join(audit_text.splitlines()[-10:]))
+    result.update({
+        "renewal_invoices": dict(statuses), "paid_by": dict(paid_by), "held_at_kill_paid_by": dict(held_paid_by),
+        "job_claims": {f"claimed {a}x": int(c) for a, c, _ in job_rows},
+        "jobs_with_errors": sum(int(e) for _, _, e in job_rows),
+        "charge_requests_logged": {f"{k} per invoice": v for k, v in sorted(charge_requests.items())},
+        "sandbox_find_matches": len(lookups) - len(mismatched),
+        "audit": "no breach" if audit.returncode == 0 else f"exit {audit.returncode}",
+        "audit_output": audit_text.splitlines()[-1] if audit_text else "",
+        "invariant_violations": len(violations), "violations": violations[:20],
+    })
+    log(f"  renewal invoices {dict(statuses)}; paid by {dict(paid_by)} (those held at the kill: {dict(held_paid_by)}); job claims {result['job_claims']}; "
+        f"tokens/charge requests logged {result['charge_requests_logged']}; audit {result['audit']}")
     return result

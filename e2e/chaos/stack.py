@@ -1,7 +1,7 @@
 """The processes a chaos run starts and owns: a PostgreSQL cluster of its own (as `postgres`, under
 a temporary directory), `movix-billing sandbox`, `movix-billing serve` and any `movix-billing
-worker` a scenario starts, all on free loopback ports. Every process is stopped by the PID this module started (never by name), also on failure;
-the temporary directory goes with it.
+worker` a scenario starts, all on free loopback ports. Every process is stopped by the PID this
+module started (never by name), also on failure; the temporary directory goes with it.
 
 Standard library and `requests` only.
 """

@@ -40,6 +40,8 @@ extension Problem {
             self.init(.conflict, type: "refund-in-progress", title: "A refund is in progress", detail: "A refund of this subscription's payment is waiting for the acquirer; what cancelling gives back depends on it. Try again in a few minutes.", headers: [.retryAfter: "60"])
         case .noCardToRenew:
             self.init(.conflict, type: "no-card-to-renew", title: "No card to renew with", detail: "Automatic renewal needs a card saved with a payment; pay once with a card and allow it to be saved.")
+        case .renewalUnpaid(let invoiceID):
+            self.init(.conflict, type: "renewal-unpaid", title: "A renewal is unpaid", detail: "Pay invoice \(invoiceID.lowercased) (GET /v1/invoices/\(invoiceID.lowercased) gives its payment_url) with the new card: that saves it and renews the subscription.")
         case .refundExceedsPayment(let refundable):
             self.init(.unprocessableContent, type: "refund-exceeds-payment", title: "Refund exceeds what is left", detail: "At most \(refundable) (\(refundable.amount) minor units) of this payment can still be refunded.")
         }

@@ -23,6 +23,7 @@ struct AccountPageController {
         group.post(":user_id/cancel", use: cancel)
         group.post(":user_id/resume", use: resume)
         group.post(":user_id/auto-renew", use: setAutoRenew)
+        group.post(":user_id/card", use: changeCard)
     }
 
     @Sendable func page(_ request: Request, context: BillingRequestContext) async throws -> Response {
@@ -75,6 +76,21 @@ struct AccountPageController {
         let (userID, form) = try await authorizedForm(request, context)
         guard let enabled = form["enabled"].flatMap(Bool.init) else { throw Problem.invalid("enabled must be true or false.") }
         return try await act(userID, request, form) { _ = try await $0.setAutoRenew(userID: userID, enabled: enabled, actor: "user:\(userID.lowercased)") }
+    }
+
+    /// On to the payment page of a card check (or of the declined renewal the new card should
+    /// pay instead), where the acquirer's form takes the new card.
+    @Sendable func changeCard(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let (userID, form) = try await authorizedForm(request, context)
+        let language = PageLanguage(request: request)
+        do {
+            let (invoice, _, _) = try await CardChange(services: services).start(userID: userID, actor: "user:\(userID.lowercased)")
+            return .redirect(to: links.url(for: invoice.id, language: language), type: .normal)
+        } catch BillingError.renewalUnpaid(let invoiceID) {
+            return .redirect(to: links.url(for: invoiceID, language: language), type: .normal)
+        } catch BillingError.subscriptionNotCancelable, BillingError.noSubscription, BillingError.paymentInProgress {
+            return .redirect(to: links.accountURL(for: userID, language: language, expiringWith: form["page_token"]) + "&note=\(AccountPageModel.Note.refused.rawValue)", type: .normal)
+        }
     }
 
     /// Runs a form's action and goes back to the page (so a reload does not post again), with a

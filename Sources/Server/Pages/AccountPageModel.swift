@@ -17,6 +17,8 @@ struct AccountPageModel {
     var nextCharge: String
     /// A renewal whose charge was declined: what it means, and its payment page for another card.
     var declinedRenewal: DeclinedRenewal?
+    /// A card can be changed: the subscription runs (active or past due).
+    var canChangeCard: Bool
     /// The switch's form: offered for an active subscription.
     var autoRenewSwitch: AutoRenewSwitch?
     var quote: Quote?
@@ -117,6 +119,7 @@ struct AccountPageModel {
             ? AutoRenewSwitch(enabled: String(!renews), label: texts[renews ? "turnOff" : "turnOn"] ?? "")
             : nil
         needsCard = active && !renews && !hasCard
+        canChangeCard = active || status == SubscriptionStatus.pastDue.rawValue
         let next = standing?.nextCharge
         nextCharge = next.flatMap { $0.unpaid == nil ? RenewalWording.nextCharge($0, language: language) : nil } ?? ""
         if let next, let unpaidRenewalURL {

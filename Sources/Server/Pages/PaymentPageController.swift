@@ -45,6 +45,7 @@ struct PaymentPageController {
         let pageToken = request.uri.queryParameters.get("t")
         let mayAct = links.tokens.isValid(pageToken, for: .invoice(invoice.id), now: services.clock.now())
         let display = PageStatus(invoice, refunds: refunds)
+        let checksCard = invoice.kind == .cardCheck
         // A pending invoice stays payable: an attempt left at 3-D Secure must not block another
         // card, and should both succeed, the second is refunded automatically.
         let (_, browser) = try services.browserCheckout(for: invoice, description: plan?.title ?? "Movix", includeEmail: false)
@@ -57,12 +58,14 @@ struct PaymentPageController {
         )
         let model = PaymentPageModel(
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
-            planTitle: plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "", amount: Self.format(invoice.amount, language),
+            planTitle: checksCard ? language.texts["cardCheckTitle"] ?? "" : plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "",
+            amount: Self.format(invoice.amount, language), note: checksCard ? language.texts["cardCheckNote"] ?? "" : "",
             status: display.rawValue, statusText: language.texts[display.rawValue] ?? display.rawValue,
             failureMessage: invoice.failure.map(language.declineMessage) ?? "", isPayable: invoice.status.isOpen,
-            isPaid: invoice.status == .paid, isWatchable: display == .paid, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct,
-            savedCards: mayAct ? cards.map { SavedCardModel(id: $0.id.lowercased, label: $0.label) } : [],
-            hasSavedCards: mayAct && !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
+            isPaid: invoice.status == .paid, isWatchable: display == .paid, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct && invoice.kind == .initial,
+            // A card check is for a new card: the saved ones are not offered.
+            savedCards: mayAct && !checksCard ? cards.map { SavedCardModel(id: $0.id.lowercased, label: $0.label) } : [],
+            hasSavedCards: mayAct && !checksCard && !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
             configJSON: try scriptSafeJSON(config), watchUrl: watchURL,
             accountUrl: mayAct ? "\(links.publicURL)/pay/\(invoice.id.lowercased)/account?t=\(pageToken ?? "")&lang=\(language.rawValue)" : nil,
             invoiceId: invoice.id.lowercased,
@@ -182,6 +185,8 @@ struct PaymentPageModel {
     var texts: [String: String]
     var planTitle: String
     var amount: String
+    /// What the payment is for when it buys no period (a card check); empty otherwise.
+    var note: String
     var status: String
     var statusText: String
     var failureMessage: String

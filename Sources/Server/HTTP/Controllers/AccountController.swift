@@ -18,6 +18,7 @@ struct AccountController {
         group.post("subscription/cancel", use: cancel)
         group.post("subscription/resume", use: resume)
         group.put("subscription/auto-renew", use: setAutoRenew)
+        group.post("subscription/card", use: changeCard)
     }
 
     /// The invoice list body.
@@ -103,6 +104,14 @@ struct AccountController {
         let input = try await decodeBody(AutoRenewRequestBody.self, from: request, context: context)
         let standing = try await cancellations.setAutoRenew(userID: user.id, enabled: input.enabled, actor: "user:\(user.id.lowercased)")
         return SubscriptionEnvelope(subscription: SubscriptionBody(standing, now: services.clock.now()))
+    }
+
+    /// A card check (1 ruble, refunded at once) whose payment saves a new card for renewals.
+    @Sendable func changeCard(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let user = try context.requireUser()
+        let (invoice, plan, created) = try await CardChange(services: services).start(userID: user.id, actor: "user:\(user.id.lowercased)")
+        let body = try CheckoutResponseBody(invoice, plan: plan, services: services, links: links)
+        return try Response(status: created ? .created : .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: APICoding.encoder.encode(body))))
     }
 
     private var cancellations: SubscriptionCancellation { SubscriptionCancellation(services: services) }

@@ -47,7 +47,7 @@ struct CheckoutController {
             let response = StoredResponse(
                 requestHash: requestHash,
                 status: outcome.created ? 201 : 200,
-                body: String(decoding: try APICoding.encoder.encode(try responseBody(outcome)), as: UTF8.self)
+                body: String(decoding: try APICoding.encoder.encode(try CheckoutResponseBody(outcome.invoice, plan: outcome.plan, services: services, links: links)), as: UTF8.self)
             )
             if let key { try await services.idempotency.save(userID: user.id, key: key, response: response, on: connection) }
             return response
@@ -56,16 +56,6 @@ struct CheckoutController {
             status: .init(code: stored.status),
             headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: stored.body))
-        )
-    }
-
-    private func responseBody(_ outcome: CheckoutService.Outcome) throws -> CheckoutResponseBody {
-        let invoice = outcome.invoice
-        let (acquirer, browser) = try services.browserCheckout(for: invoice, description: outcome.plan.title, includeEmail: true)
-        return CheckoutResponseBody(
-            invoiceId: invoice.id.lowercased, status: invoice.status.rawValue, amount: MoneyBody(invoice.amount),
-            plan: PlanBody(outcome.plan), paymentUrl: links.url(for: invoice.id),
-            acquirer: acquirer.name, widgetScriptUrl: browser.scriptURL, widget: browser.options
         )
     }
 }

@@ -145,6 +145,18 @@ struct CheckoutResponseBody: Encodable, Sendable {
     var widgetScriptUrl: String
     /// The acquirer widget's own options, in its own names and formats.
     var widget: [String: WidgetValue]
+
+    init(_ invoice: Invoice, plan: Plan, services: BillingServices, links: PaymentLinks) throws {
+        let (acquirer, browser) = try services.browserCheckout(for: invoice, description: plan.title, includeEmail: true)
+        invoiceId = invoice.id.lowercased
+        status = invoice.status.rawValue
+        amount = MoneyBody(invoice.amount)
+        self.plan = PlanBody(plan)
+        paymentUrl = links.url(for: invoice.id)
+        self.acquirer = acquirer.name
+        widgetScriptUrl = browser.scriptURL
+        widget = browser.options
+    }
 }
 
 /// The viewer's subscription.
