@@ -95,6 +95,16 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        // scripts/bench-renewals: the worker's renewal path with an in-process acquirer. Not a product.
+        .executableTarget(
+            name: "RenewalBench",
+            dependencies: [
+                "BillingCore", "Acquiring", "Storage", "Billing",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/RenewalBench"
+        ),
         .testTarget(name: "BillingCoreTests", dependencies: ["BillingCore"]),
         .testTarget(
             name: "SandboxAcquirerTests",
