@@ -5,7 +5,7 @@ import Storage
 
 /// Settles what is still open by asking the acquirer, never by guessing: attempts with no outcome,
 /// pending invoices whose charge answer was lost, refunds not settled, and subscriptions whose
-/// access has run out. `movix-billing reconcile` runs it; `dev` runs it every minute.
+/// access has run out. `movix-billing reconcile` runs it once; a worker (`JobRunner.reconcile`) every minute.
 public struct Reconciliation: Sendable {
     let services: BillingServices
     /// How long something may stay open before the acquirer is asked about it.
