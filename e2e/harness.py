@@ -331,8 +331,12 @@ class Sandbox:
         assert "Success" in env, f"not a CloudPayments envelope: {env}"
         return env
 
-    def charge_from_widget(self, widget: dict, card: str) -> dict:
-        """What the CloudPayments widget does with the options our checkout returned."""
+    def charge_from_widget(self, widget: dict, card: str, holder: str = "TEST") -> dict:
+        """What the CloudPayments widget does with the options our checkout returned.
+
+        `holder`, the cardholder name, sets how a card outside the sandbox's test-card table
+        behaves: "TOKEN DECLINE 5051" is approved here and declined with 5051 on every charge by
+        its token (a renewal); listed cards ignore it (docs/sandbox.md)."""
         return self.call(
             "/payments/cards/charge",
             {
@@ -343,8 +347,8 @@ class Sandbox:
                 "Description": widget.get("description") or "Movix subscription",
                 "Email": widget.get("email"),
                 "IpAddress": "127.0.0.1",
-                "Name": "TEST",
-                "CardCryptogramPacket": cryptogram(card),
+                "Name": holder,
+                "CardCryptogramPacket": cryptogram(card, name=holder),
                 "SaveCard": bool(widget.get("saveCard")),
             },
         )

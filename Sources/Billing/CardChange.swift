@@ -31,10 +31,9 @@ public struct CardChange: Sendable {
                     return (open, plan, false)
                 case .cardCheck, .initial:
                     // A card check too old to pay is replaced; anything being paid is waited for.
-                    guard case .move(let from, let to) = open.status.applying(.abandoned) else { throw BillingError.paymentInProgress(invoiceID: open.id) }
-                    open.status = to
-                    try await services.invoices.update(open, on: connection)
-                    journal.recordTransition(entity: "invoice", id: open.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.abandoned.rawValue, actor: actor)
+                    guard try await PaymentLedger(services: services).abandon(&open, actor: actor, on: connection, journal: &journal) else {
+                        throw BillingError.paymentInProgress(invoiceID: open.id)
+                    }
                 }
             }
             let invoice = Invoice(

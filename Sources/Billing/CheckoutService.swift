@@ -48,13 +48,9 @@ public struct CheckoutService: Sendable {
             // Too old to pay, or left over from a subscription that has ended.
             let stale = open.status == .created && (checkoutExpired(createdAt: open.createdAt, now: now) || open.subscriptionID != current?.id)
             if open.planID == plan.id && !stale { return Outcome(invoice: open, plan: plan, created: false) }
-            let transition = open.status.applying(.abandoned)
-            guard case .move(let from, let to) = transition else {
+            guard try await PaymentLedger(services: services).abandon(&open, actor: actor, on: connection, journal: &journal) else {
                 throw BillingError.paymentInProgress(invoiceID: open.id)
             }
-            open.status = to
-            try await services.invoices.update(open, on: connection)
-            journal.recordTransition(entity: "invoice", id: open.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.abandoned.rawValue, actor: actor)
         }
 
         let subscriptionID: UUID

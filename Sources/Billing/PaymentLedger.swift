@@ -264,6 +264,14 @@ struct PaymentLedger: Sendable {
         return true
     }
 
+    /// Closes an open invoice nobody is paying (`created` → `canceled`); false when it cannot be
+    /// (a payment is under way) or is closed already.
+    func abandon(_ invoice: inout Invoice, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws -> Bool {
+        guard invoice.status.applying(.abandoned).isMove else { return false }
+        try await move(&invoice, on: .abandoned, actor: actor, on: connection, journal: &journal)
+        return true
+    }
+
     /// Moves the invoice and writes it back; `always` writes it even when its status stays, for
     /// changes beside the status (the last failure).
     private func move(_ invoice: inout Invoice, on event: InvoiceEvent, actor: String, on connection: PostgresConnection, journal: inout Journal, always: Bool = false) async throws {

@@ -37,6 +37,10 @@ public struct Renewals: Sendable {
     /// charges the saved card.
     public func renew(subscriptionID: UUID, periodEnd: Date) async throws -> Outcome {
         let next = try await services.database.journaledTransaction { connection, journal -> Next in
+            // The viewer's open invoice before the subscription, the order checkout and payments
+            // lock them in: a card check or a stale checkout in the renewal's way is closed below.
+            guard let userID = try await services.subscriptions.find(id: subscriptionID, on: connection)?.userID else { return .nothing }
+            let open = try await services.invoices.lockOpen(userID: userID, on: connection)
             guard var subscription = try await services.subscriptions.lock(id: subscriptionID, on: connection),
                   let period = subscription.currentPeriod, JobKey(subscriptionID: subscriptionID, periodEnd: periodEnd).names(periodEnd: period.end),
                   subscription.status == .active || subscription.status == .pastDue
@@ -47,6 +51,12 @@ public struct Renewals: Sendable {
             guard subscription.autoRenew, !subscription.cancelAtPeriodEnd,
                   let plan = try await services.plans.plan(id: subscription.planID, on: connection)
             else { return .nothing }
+            if var other = open, other.kind != .renewal {
+                // One open invoice per viewer: the renewal goes first; one being paid is waited for.
+                guard try await PaymentLedger(services: services).abandon(&other, actor: Self.actor, on: connection, journal: &journal) else {
+                    throw BillingError.paymentInProgress(invoiceID: other.id)
+                }
+            }
             let card = try await services.paymentMethods.chargeable(userID: subscription.userID, on: connection)
             var invoice = Invoice(
                 id: UUID(), userID: subscription.userID, subscriptionID: subscription.id, planID: plan.id, kind: .renewal,
@@ -135,10 +145,8 @@ public struct Renewals: Sendable {
                 return .runAgain(at: accessEnd)
             }
             _ = try await SubscriptionLapse(services: services).expire(&subscription, actor: Self.actor, on: connection, journal: &journal)
-            if var open = invoice, case .move(let from, let to) = open.status.applying(.abandoned) {
-                open.status = to
-                try await services.invoices.update(open, on: connection)
-                journal.recordTransition(entity: "invoice", id: open.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.abandoned.rawValue, actor: Self.actor)
+            if var open = invoice {
+                _ = try await PaymentLedger(services: services).abandon(&open, actor: Self.actor, on: connection, journal: &journal)
             }
             return .done
         }

@@ -125,11 +125,8 @@ public struct SubscriptionCancellation: Sendable {
             try await services.subscriptions.update(subscription, on: connection)
             journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.cancel.rawValue, actor: actor)
             journal.enqueueEvent(type: "subscription.canceled", aggregateID: subscription.id, payload: EventPayload.canceled(subscription, cancellation))
-            if var renewal = openInvoice, renewal.kind == .renewal, renewal.subscriptionID == subscription.id,
-               case .move(let from, let to) = renewal.status.applying(.abandoned) {
-                renewal.status = to
-                try await services.invoices.update(renewal, on: connection)
-                journal.recordTransition(entity: "invoice", id: renewal.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.abandoned.rawValue, actor: actor)
+            if var renewal = openInvoice, renewal.kind == .renewal, renewal.subscriptionID == subscription.id {
+                _ = try await PaymentLedger(services: services).abandon(&renewal, actor: actor, on: connection, journal: &journal)
             }
             // Refunded in full: access ends now, and the subscription with it.
             _ = try await SubscriptionLapse(services: services).expire(&subscription, actor: actor, on: connection, journal: &journal)

@@ -63,12 +63,17 @@ extension BillingPeriod {
     /// The period after `self` for a subscription billed every `months` months from `anchor`, its
     /// first period's start: boundaries are counted from the anchor, so a subscription from
     /// 31 January renews on 28 (29) February, then 31 March, never drifting to the 28th as
-    /// chaining each period from the previous end would.
+    /// chaining each period from the previous end would. An end off the anchor's months (set by
+    /// hand, say) renews for exactly `months` from that end, never for more.
     public func next(months: Int, anchor: Date) -> BillingPeriod {
         // Whole months from the anchor to the end of `self` (a later plan may be longer or
         // shorter than the first, so count months, not periods).
         var elapsed = 0
         while BillingPeriod(start: anchor, months: elapsed).end < end { elapsed += 1 }
+        // Within a millisecond: dates come back from PostgreSQL to the microsecond.
+        guard abs(BillingPeriod(start: anchor, months: elapsed).end.timeIntervalSince(end)) < 0.001 else {
+            return BillingPeriod(start: end, months: months)
+        }
         return BillingPeriod(start: end, end: BillingPeriod(start: anchor, months: elapsed + months).end)
     }
 }

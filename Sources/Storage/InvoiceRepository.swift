@@ -50,11 +50,11 @@ public struct InvoiceRepository: Sendable {
     }
 
     /// The renewal invoice of the subscription's period starting at `periodStart`, if one was made
-    /// (`invoices_one_renewal_per_period` allows one).
+    /// and not canceled (`invoices_one_renewal_per_period` allows one).
     public func renewal(subscriptionID: UUID, periodStart: Date, on connection: PostgresConnection) async throws -> Invoice? {
         try await invoices(connection.query("""
             SELECT \(unescaped: Self.columns) FROM invoices
-            WHERE subscription_id = \(subscriptionID) AND kind = 'renewal' AND period_start = \(periodStart)
+            WHERE subscription_id = \(subscriptionID) AND kind = 'renewal' AND period_start = \(periodStart) AND status <> 'canceled'
             """, logger: connection.logger)).first
     }
 

@@ -65,6 +65,15 @@ struct DunningTests {
         #expect(second.end == BillingPeriod(start: anchor, months: 2 * months).end)
     }
 
+    @Test("an end off the anchor's months renews for exactly its months from that end, not up to the next anchor day")
+    func offAnchorEnd() {
+        let anchor = Self.at("2027-01-15 10:00")
+        let shortened = BillingPeriod(start: anchor, end: Self.at("2027-02-10 08:00"))
+        let next = shortened.next(months: 1, anchor: anchor)
+        #expect(next.start == shortened.end)
+        #expect(next.end == Self.at("2027-03-10 08:00"))
+    }
+
     @Test("a longer plan bought on top of a month keeps the anchor and buys exactly its months")
     func mixedPlans() {
         let anchor = Self.at("2027-01-31 10:00")

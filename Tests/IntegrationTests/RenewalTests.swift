@@ -111,7 +111,7 @@ struct RenewalTests {
                 await #expect(throws: PSQLError.self) {
                     try await database.client.query("""
                         INSERT INTO invoices (id, user_id, subscription_id, plan_id, kind, amount, currency, status, acquirer, period_start, period_end)
-                        SELECT gen_random_uuid(), user_id, subscription_id, plan_id, 'renewal', amount, currency, 'canceled', acquirer, period_start, period_end
+                        SELECT gen_random_uuid(), user_id, subscription_id, plan_id, 'renewal', amount, currency, 'failed', acquirer, period_start, period_end
                         FROM invoices WHERE id = \(period.id)
                         """, logger: testLogger)
                 }
@@ -255,6 +255,54 @@ struct RenewalTests {
                     SELECT count(*)::int FROM invoices i JOIN payment_methods m ON m.id = i.payment_method_id
                     WHERE i.id = \(renewal.id) AND m.card_first_six = '520500'
                     """) == 1, "the renewal charged the new card")
+            }
+        }
+    }
+
+    @Test("a card check left open does not hold up the renewal: it is closed and the renewal charged")
+    func openCardCheckGivesWay() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, _) = try await stack.purchase()
+                let started = try await stack.post(stack.billingURL + "/v1/subscription/card", json: [:], headers: [("Authorization", "Bearer \(viewer.token)")])
+                let cardCheck = try #require(started.json["invoice_id"] as? String)
+                let end = try await subscription(of: viewer, in: database).end
+                advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                try await stack.worker("worker-a").drain()
+                #expect(try await renewals(of: viewer, in: database).first?.status == "paid")
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE id = \(UUID(uuidString: cardCheck)!) AND status = 'canceled'") == 1)
+            }
+        }
+    }
+
+    @Test("cancelling after a declined renewal closes it; resuming renews the period again with a new invoice")
+    func cancelThenResumeRenewsAgain() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock, refundPolicy: .none) { stack in
+                let (viewer, _) = try await stack.purchase(card: Self.unlistedCard, holder: "TOKEN DECLINE 5051")
+                let auth = [("Authorization", "Bearer \(viewer.token)")]
+                let worker = stack.worker("worker-a")
+                let end = try await subscription(of: viewer, in: database).end
+                advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                try await worker.drain()
+                let declined = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(declined.failure == 5051)
+
+                let cancelled = try await stack.post(stack.billingURL + "/v1/subscription/cancel", json: ["confirm": true], headers: auth)
+                #expect(cancelled.status == 200)
+                #expect(try await database.count("SELECT count(*)::int FROM invoices WHERE id = \(declined.id) AND status = 'canceled'") == 1, "the unpaid renewal is closed")
+                try await worker.drain()
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE invoice_id = \(declined.id)") == 1, "no retry for a cancelled subscription")
+
+                let resumed = try await stack.post(stack.billingURL + "/v1/subscription/resume", json: [:], headers: auth)
+                #expect(resumed.status == 200)
+                try await worker.drain()
+                let issued = try await renewals(of: viewer, in: database)
+                #expect(issued.count == 2, "a new renewal for the period: the canceled one does not count")
+                #expect(issued.filter { $0.status != "canceled" }.count == 1)
+                #expect(try await subscription(of: viewer, in: database).autoRenew)
             }
         }
     }

@@ -4,9 +4,10 @@
 ALTER TABLE subscriptions ADD COLUMN grace_until timestamptz;
 
 -- One renewal invoice per subscription period, whoever creates it: two workers, a retry after a
--- crash and a late notification cannot bill (or pay) a period twice. A renewal knows its period
--- from the start.
-CREATE UNIQUE INDEX invoices_one_renewal_per_period ON invoices (subscription_id, period_start) WHERE kind = 'renewal';
+-- crash and a late notification cannot bill (or pay) a period twice. A canceled one (closed by a
+-- cancellation that was then taken back) can never be paid, so it does not count. A renewal knows
+-- its period from the start.
+CREATE UNIQUE INDEX invoices_one_renewal_per_period ON invoices (subscription_id, period_start) WHERE kind = 'renewal' AND status <> 'canceled';
 ALTER TABLE invoices ADD CONSTRAINT invoices_renewal_period CHECK (kind <> 'renewal' OR (period_start IS NOT NULL AND period_end > period_start));
 
 -- Subscriptions that were paid before renewals existed get their renewal job: 24 hours (the
