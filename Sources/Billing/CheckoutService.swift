@@ -59,7 +59,7 @@ public struct CheckoutService: Sendable {
             try await services.subscriptions.update(pending, on: connection)
             subscriptionID = pending.id
         } else {
-            // Nothing renews automatically yet, so no subscription claims it will.
+            // Renewal is turned on by the payment that saves a card (PaymentLedger), not before.
             let created = Subscription(id: UUID(), userID: userID, planID: plan.id, status: .pending, currentPeriod: nil, autoRenew: false, cancelAtPeriodEnd: false)
             try await services.subscriptions.insert(created, on: connection)
             journal.recordTransition(entity: "subscription", id: created.id, from: nil, to: created.status.rawValue, event: "checkout", actor: actor)

@@ -126,8 +126,10 @@ public struct Renewals: Sendable {
     public func enforceDeadline(subscriptionID: UUID, periodEnd: Date) async throws -> Outcome {
         let now = services.clock.now()
         return try await services.database.journaledTransaction { connection, journal -> Outcome in
-            // The invoice before the subscription: the order payments lock them in.
-            let issued = try await services.invoices.renewal(subscriptionID: subscriptionID, periodStart: periodEnd, on: connection)
+            // The invoice before the subscription: the order payments lock them in. The renewal is
+            // found by the period end as stored (the one it was issued from), not the key's.
+            let stored = try await services.subscriptions.find(id: subscriptionID, on: connection)?.currentPeriod?.end
+            let issued = try await stored.asyncFlatMap { try await services.invoices.renewal(subscriptionID: subscriptionID, periodStart: $0, on: connection) }
             let invoice = try await issued.asyncFlatMap { try await services.invoices.lock(id: $0.id, on: connection) }
             guard var subscription = try await services.subscriptions.lock(id: subscriptionID, on: connection),
                   let period = subscription.currentPeriod, JobKey(subscriptionID: subscriptionID, periodEnd: periodEnd).names(periodEnd: period.end),

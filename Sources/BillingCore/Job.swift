@@ -59,12 +59,13 @@ public struct JobKey: Hashable, Sendable, CustomStringConvertible {
     /// The period end a `renewal` or `expiry` key names.
     public var periodEnd: Date { Date(timeIntervalSince1970: Double(number) / 1_000_000) }
 
-    /// Whether this key names the period ending at `end`.
-    public func names(periodEnd end: Date) -> Bool { number == Self.microseconds(end) }
+    /// Whether this key names the period ending at `end`: within a microsecond, since a key made
+    /// from a time in memory and the same time stored in PostgreSQL (which keeps whole
+    /// microseconds, cut off by the driver rather than rounded) can differ by one.
+    public func names(periodEnd end: Date) -> Bool { abs(number - Self.microseconds(end)) <= 1 }
 
-    /// A time as whole microseconds since 1970: how PostgreSQL stores it, so a time read back
-    /// from the database gives the key it was scheduled under.
+    /// A time as whole microseconds since 1970, cut off as PostgreSQL stores it.
     static func microseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
     }
 }

@@ -13,8 +13,8 @@ struct AccountPageModel {
     var statusText: String
     var period: String
     var autoRenewText: String
-    /// "date, amount, card" of the next automatic charge; empty when none is planned.
-    var nextCharge: String
+    /// "date, amount, card" of the next automatic charge; nil when none is planned.
+    var nextCharge: String?
     /// A renewal whose charge was declined: what it means, and its payment page for another card.
     var declinedRenewal: DeclinedRenewal?
     /// A card can be changed: the subscription runs (active or past due).
@@ -111,9 +111,10 @@ struct AccountPageModel {
         status = subscription?.effectiveStatus(at: now).rawValue ?? ""
         statusText = texts["subscription_" + status] ?? status
         period = span(subscription?.currentPeriod)
-        // Only a running subscription renews, whatever its flag says.
+        // Only a running subscription renews, whatever its flag says; past due still does (its
+        // retries go on), though only an active one has the switch.
         let active = status == SubscriptionStatus.active.rawValue
-        let renews = active && subscription?.autoRenew == true
+        let renews = (active || status == SubscriptionStatus.pastDue.rawValue) && subscription?.autoRenew == true
         autoRenewText = texts[renews ? "autoRenewOn" : "autoRenewOff"] ?? ""
         autoRenewSwitch = active && (renews || hasCard)
             ? AutoRenewSwitch(enabled: String(!renews), label: texts[renews ? "turnOff" : "turnOn"] ?? "")
@@ -121,7 +122,7 @@ struct AccountPageModel {
         needsCard = active && !renews && !hasCard
         canChangeCard = active || status == SubscriptionStatus.pastDue.rawValue
         let next = standing?.nextCharge
-        nextCharge = next.flatMap { $0.unpaid == nil ? RenewalWording.nextCharge($0, language: language) : nil } ?? ""
+        nextCharge = next.flatMap { $0.unpaid == nil ? RenewalWording.nextCharge($0, language: language) : nil }
         if let next, let unpaidRenewalURL {
             declinedRenewal = DeclinedRenewal(text: RenewalWording.declined(next, accessUntil: subscription?.accessEnd, language: language), payURL: unpaidRenewalURL)
         }

@@ -20,7 +20,7 @@ struct EntitlementsController {
                   subscription.grantsAccess(at: now),
                   let plan = try await services.plans.plan(id: subscription.planID, on: connection)
             else { return EntitlementBody(userId: userID.lowercased, active: false, planCode: nil, until: nil) }
-            return EntitlementBody(userId: userID.lowercased, active: true, planCode: plan.code, until: subscription.currentPeriod?.end)
+            return EntitlementBody(userId: userID.lowercased, active: true, planCode: plan.code, until: subscription.accessEnd)
         }
     }
 }
