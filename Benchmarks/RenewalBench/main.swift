@@ -5,7 +5,7 @@ import Logging
 import Storage
 
 // One benchmark worker: runs due jobs with `JobRunner`, as `movix-billing worker` does, until
-// none has been due for `--idle-exit` seconds, then prints what it did as one JSON line.
+// no renewal is due any more, then prints what it did as one JSON line.
 //
 //   RenewalBench <database-url> [--batch 64] [--pool 8] [--idle-exit 3]
 
@@ -39,13 +39,20 @@ let result = try await Database.withConnected(configuration, logger: logger) { d
     let started = clock.now
     var lastWork = started
     var jobs = 0
-    while clock.now - lastWork < .seconds(idleExit) {
+    // Until no renewal is due (expiry jobs of renewed periods keep falling due through the day,
+    // and run as they would in production) and nothing was claimed for `--idle-exit` seconds.
+    while true {
         let claimed = try await runner.runDue()
         if claimed > 0 {
             jobs += claimed
             lastWork = clock.now
-        } else {
-            try await Task.sleep(for: .milliseconds(50))
+        }
+        if claimed < batch {
+            let renewalsDue = try await database.client.query(
+                "SELECT count(*)::int FROM jobs WHERE kind = 'renewal' AND done_at IS NULL AND run_at <= now()", logger: logger
+            ).decode(Int.self).reduce(0, +)
+            if renewalsDue == 0 && (claimed == 0 || clock.now - lastWork >= .seconds(idleExit)) { break }
+            if claimed == 0 { try await Task.sleep(for: .milliseconds(50)) }
         }
     }
     let busy = lastWork - started

@@ -33,8 +33,17 @@ public struct JobRunner: Sendable {
         for job in jobs {
             Timer(label: "movix_job_lag_seconds", dimensions: [("kind", job.kind.rawValue)]).recordSeconds(max(0, now.timeIntervalSince(job.runAt)))
         }
-        await withTaskGroup(of: Void.self) { group in
+        // Finished jobs are marked done together, in one commit for the batch: a crash before
+        // it only means they run again, which finds them done.
+        let finished = await withTaskGroup(of: Int64?.self) { group in
             for job in jobs { group.addTask { await run(job) } }
+            return await group.reduce(into: [Int64]()) { ids, id in if let id { ids.append(id) } }
+        }
+        do {
+            let now = services.clock.now()
+            _ = try await services.database.read { try await services.jobs.complete(finished, worker: workerID, at: now, on: $0) }
+        } catch {
+            services.logger.warning("could not mark finished jobs done; they will run again", metadata: ["jobs": "\(finished.count)", "error": "\(error)"])
         }
         return jobs.count
     }
@@ -72,7 +81,9 @@ public struct JobRunner: Sendable {
         }
     }
 
-    private func run(_ job: Job) async {
+    /// Runs one job; returns its id when it is done (to be marked so with its batch). A job that
+    /// is to run again later, or failed, is given back at once.
+    private func run(_ job: Job) async -> Int64? {
         let renewals = Renewals(services: services)
         do {
             guard let key = JobKey(job.key) else { throw InvalidJobKey(job: job) }
@@ -82,14 +93,10 @@ public struct JobRunner: Sendable {
             case .dunningRetry: outcome = try await renewals.retry(invoiceID: key.id, failures: key.number)
             case .expiry: outcome = try await renewals.enforceDeadline(subscriptionID: key.id, periodEnd: key.periodEnd)
             }
-            let now = services.clock.now()
-            try await services.database.read { connection in
-                switch outcome {
-                case .done: _ = try await services.jobs.complete(job.id, worker: workerID, at: now, on: connection)
-                case .runAgain(let at): try await services.jobs.postpone(job.id, worker: workerID, to: at, on: connection)
-                }
-            }
             Counter(label: "movix_jobs_total", dimensions: [("kind", job.kind.rawValue), ("outcome", outcome == .done ? "done" : "postponed")]).increment()
+            guard case .runAgain(let at) = outcome else { return job.id }
+            _ = try await services.database.read { try await services.jobs.postpone(job.id, worker: workerID, to: at, on: $0) }
+            return nil
         } catch {
             // 30 s, 1 min, 2 min... up to an hour: a database or acquirer outage is waited out.
             let delay = min(3600, 30 * pow(2, Double(min(job.attempts - 1, 7))))
@@ -98,6 +105,7 @@ public struct JobRunner: Sendable {
                 try await services.jobs.fail(job.id, worker: workerID, error: "\(error)", retryAt: services.clock.now().addingTimeInterval(delay), on: connection)
             }
             Counter(label: "movix_jobs_total", dimensions: [("kind", job.kind.rawValue), ("outcome", "failed")]).increment()
+            return nil
         }
     }
 }

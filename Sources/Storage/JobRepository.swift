@@ -38,13 +38,20 @@ public struct JobRepository: Sendable {
         return jobs.sorted { ($0.runAt, $0.id) < ($1.runAt, $1.id) }
     }
 
-    /// Marks a job done, if `worker` still holds it; returns whether it did (a worker whose lease
-    /// ran out and was taken over must not finish another's job).
-    public func complete(_ id: Int64, worker: String, at now: Date, on connection: PostgresConnection) async throws -> Bool {
-        try await changedRow(connection.query("""
+    /// Marks jobs done, those `worker` still holds (a worker whose lease ran out and was taken
+    /// over must not finish another's job); returns how many. One statement (one commit) for a
+    /// batch's finished jobs.
+    @discardableResult
+    public func complete(_ ids: [Int64], worker: String, at now: Date, on connection: PostgresConnection) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        var completed = 0
+        for try await _ in try await connection.query("""
             UPDATE jobs SET done_at = \(now), leased_by = NULL, leased_until = NULL
-            WHERE id = \(id) AND leased_by = \(worker) AND done_at IS NULL RETURNING id
-            """, logger: connection.logger))
+            WHERE id = ANY(\(ids)) AND leased_by = \(worker) AND done_at IS NULL RETURNING id
+            """, logger: connection.logger) {
+            completed += 1
+        }
+        return completed
     }
 
     /// Gives a job back after a failure, to run again at `retryAt`, if `worker` still holds it.

@@ -32,10 +32,8 @@ struct JobRepositoryTests {
                         while true {
                             let batch = try await database.transaction { try await jobs.claim(worker: worker, now: now, lease: 60, limit: 7, on: $0) }
                             if batch.isEmpty { return mine }
-                            for job in batch {
-                                let completed = try await database.transaction { try await jobs.complete(job.id, worker: worker, at: now, on: $0) }
-                                #expect(completed)
-                            }
+                            let completed = try await database.transaction { try await jobs.complete(batch.map(\.id), worker: worker, at: now, on: $0) }
+                            #expect(completed == batch.count)
                             mine += batch.map(\.id)
                         }
                     }
@@ -58,7 +56,7 @@ struct JobRepositoryTests {
                 let first = try await jobs.claim(worker: "crashed", now: now, lease: 60, limit: 10, on: connection)
                 let early = try await jobs.claim(worker: "other", now: now.addingTimeInterval(59), lease: 60, limit: 10, on: connection)
                 let late = try await jobs.claim(worker: "other", now: now.addingTimeInterval(61), lease: 60, limit: 10, on: connection)
-                let stale = try await jobs.complete(first[0].id, worker: "crashed", at: now.addingTimeInterval(62), on: connection)
+                let stale = try await jobs.complete([first[0].id], worker: "crashed", at: now.addingTimeInterval(62), on: connection) == 1
                 let failed = try await jobs.fail(late[0].id, worker: "other", error: "issuer unavailable", retryAt: now.addingTimeInterval(86_400), on: connection)
                 #expect(failed)
                 let retried = try await jobs.claim(worker: "other", now: now.addingTimeInterval(86_401), lease: 60, limit: 10, on: connection)
