@@ -54,7 +54,7 @@ struct PaymentPageController {
             statusUrl: "\(links.publicURL)/pay/\(invoice.id.lowercased)/status?lang=\(language.rawValue)",
             savedCardUrl: "\(links.publicURL)/pay/\(invoice.id.lowercased)/saved-card",
             pageToken: mayAct ? pageToken : nil,
-            widget: browser.options, texts: language.texts
+            widget: browser.options, texts: language.texts, refundFollows: checksCard
         )
         let model = PaymentPageModel(
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
@@ -176,6 +176,8 @@ struct PageConfig: Encodable {
     var pageToken: String?
     var widget: [String: WidgetValue]
     var texts: [String: String]
+    /// A card check's ruble comes back right after it is paid: the page waits for the refund.
+    var refundFollows: Bool
 }
 
 /// The values the `pay` template renders.
