@@ -1,16 +1,20 @@
 """Renewals on the account page, in headless Chromium: the next charge (date, amount, card) of a
 subscription that renews, and, once it has renewed, the next one; a declined renewal's box (why,
 the next try or none left, access until) whose "Pay with another card" link opens the renewal's
-payment page, where a good card in the sandbox widget makes the subscription active again.
+payment page, where a good card in the sandbox widget makes the subscription active again; and
+"Change card", whose 1-ruble card check, paid with another card in the widget and refunded at
+once, makes the next charge name that card.
 
 The account page is reached as test_browser_account.py reaches it: the paid invoice's payment page
 (from `payment_url`), then its "Моя подписка" link to /account/{user}?t=... Page tokens live an
 hour of service time, so after every move of the clock the page is reached again from a fresh
-`payment_url`. Both tests move the service clock (`advances_clock`) and compute what they expect
-from what the API answers, as test_renewals.py does."""
+`payment_url`. The two renewal tests move the service clock (`advances_clock`) and compute what
+they expect from what the API answers, as test_renewals.py does; changing the card (a `card_check`
+invoice of 1 ruble paid in the widget, then refunded) needs no clock and moves none."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -197,3 +201,85 @@ def test_declined_renewal_is_paid_with_another_card_from_the_account_page(movix,
     assert text_of(browser, "#next-charge") == next_charge_text(h.parse_time(s["next_charge"]["at"]), card_label(CARD_NO_3DS), "en")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#payments tr.payment")) == 2
     screenshot(browser, request, "active-again-en")
+
+
+def test_change_card_from_the_account_page(movix, browser, new_user, internal, request):
+    user = new_user()
+    co = user.api.checkout("premium_1m")
+
+    # Pay on the payment page with the 3-D Secure card (the widget saves it): renewals charge it.
+    browser.get(co["payment_url"])
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "pay-button")))
+    pay_with_new_card(browser, "4242 4242 4242 4242", three_ds=True)
+    wait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="paid"]')),
+                            "the payment page did not show the paid status")
+    sub = wait_active(user)
+    charge_at = h.parse_time(sub["next_charge"]["at"])
+    first_card = card_label(h.CARD_3DS_OK)
+    assert sub["auto_renew"] is True and sub["next_charge"]["card"] == first_card, sub
+
+    # The account page names the first card and offers to change it.
+    open_account_page(browser, user, co["invoice_id"], "ru")
+    assert status_of(browser) == ("active", "Активна")
+    assert text_of(browser, "#next-charge") == next_charge_text(charge_at, first_card, "ru")
+    button = browser.find_element(By.ID, "change-card-button")
+    assert button.text.strip() == "Сменить карту", button.text
+    screenshot(browser, request, "account-ru")
+
+    # "Change card": a card check of 1 ruble, on its own payment page, for a new card only.
+    button.click()
+    wait(browser).until(EC.url_matches(r"/pay/[0-9a-fA-F-]{36}\?t=[^&]+"))
+    check_id = re.search(r"/pay/([0-9a-fA-F-]{36})", browser.current_url).group(1)
+    assert check_id != co["invoice_id"], browser.current_url
+    title = wait(browser).until(EC.visibility_of_element_located((By.ID, "plan-title"))).text.strip()
+    assert page_lang(browser) == "ru"
+    assert title == "Новая карта для автопродления", title
+    assert text_of(browser, "#amount") == money_ru(100), text_of(browser, "#amount")
+    note = text_of(browser, "#payment-note")
+    assert "1 ₽" in note and "вернём" in note, note
+    status = browser.find_element(By.ID, "status")
+    assert status.get_attribute("data-status") == "created", status.get_attribute("outerHTML")
+    methods = browser.find_elements(By.CSS_SELECTOR, 'input[name="payment_method"]')
+    assert [m.get_attribute("value") for m in methods] == ["new"], browser.find_element(By.ID, "pay-form").get_attribute("outerHTML")
+    assert methods[0].is_selected()
+    check = user.api.invoice(check_id)
+    assert (check["kind"], check["status"], check["amount"]) == ("card_check", "created", {"amount": 100, "currency": "RUB"}), check
+    screenshot(browser, request, "card-check-ru")
+
+    # Another card in the sandbox widget (no 3-D Secure): paid, and the ruble comes straight back.
+    pay_with_new_card(browser, "4000 0000 0000 3055", three_ds=False)
+    wait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="refunded"]')),
+                            "the card check's payment page did not end as refunded")
+    assert text_of(browser, "#status-text") == "Деньги возвращены", text_of(browser, "#status-text")
+    assert not browser.find_element(By.ID, "watch-link").is_displayed(), "a card check leads to the movies"
+    screenshot(browser, request, "card-check-refunded")
+
+    # Back on the account page: the next charge is the same, on the new card.
+    wait(browser, 10).until(EC.visibility_of_element_located((By.ID, "account-link"))).click()
+    wait(browser).until(EC.url_matches(rf"/account/{user.id}\?t=[^&]+"))
+    assert page_lang(browser) == "ru"
+    assert status_of(browser) == ("active", "Активна")
+    new_card = card_label(CARD_NO_3DS)
+    assert text_of(browser, "#next-charge") == next_charge_text(charge_at, new_card, "ru")
+    refund_cells = browser.find_elements(By.CSS_SELECTOR, "#payments .refund-status")
+    assert [(c.text.strip(), c.get_attribute("data-status")) for c in refund_cells] == [("Возвращено", "refunded")], \
+        browser.find_element(By.ID, "payments").get_attribute("outerHTML")
+    assert "−" + money_ru(100) in text_of(browser, "#payments tr.refund")
+    switch_language(browser, "en")
+    assert text_of(browser, "#next-charge") == next_charge_text(charge_at, new_card, "en")
+    assert text_of(browser, "#change-card-button") == "Change card"
+    screenshot(browser, request, "card-changed-en")
+
+    # The API agrees: the card check paid and refunded its ruble; renewals charge the new card.
+    check = user.api.invoice(check_id)
+    assert (check["kind"], check["status"], check["period"]) == ("card_check", "paid", None), check
+    assert [(a["status"], a["card"]["last_four"]) for a in check["attempts"]] == [("succeeded", "3055")], check["attempts"]
+    assert [(r["reason"], r["status"], r["amount"]["amount"]) for r in check["refunds"]] == [("card_check", "refunded", 100)], check["refunds"]
+    s = user.api.subscription()
+    card = s["next_charge"]["card"]
+    assert card.endswith("•••• 3055") and card != first_card, s["next_charge"]
+    assert card == new_card, s["next_charge"]
+    assert (s["status"], s["auto_renew"], s["next_charge"]["amount"]["amount"]) == ("active", True, PRICE), s
+    h.assert_close(h.parse_time(s["next_charge"]["at"]), charge_at, what="the next charge before and after the card check")
+    assert period_of(s) == period_of(sub), "the card check changed the period"
+    assert entitlement(internal, user.id)["active"] is True

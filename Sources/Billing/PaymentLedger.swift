@@ -92,9 +92,13 @@ struct PaymentLedger: Sendable {
             Counter(label: "movix_payments_total", dimensions: [("outcome", "refunded_" + reason.rawValue)]).increment()
             // Whatever was refunded already (at the acquirer, before this Pay reached us) is not refunded twice.
             let refund = try await refundEngine.openRemainder(of: attempt, reason: reason, actor: actor, on: connection, journal: &journal)
-            // The invoice this money was meant for is payable again, unless another attempt is under way.
+            // The invoice this money was meant for is payable again, unless another attempt is under
+            // way; a renewal of a subscription that was cancelled or has ended is closed instead.
             if var open = locked?.invoice, open.status == .pending, try await !hasOtherAttemptUnderWay(open.id, besides: attempt.id, on: connection) {
                 try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
+                if open.kind == .renewal, let subscription = locked?.subscription, !subscription.canBePaidFor {
+                    _ = try await abandon(&open, actor: actor, on: connection, journal: &journal)
+                }
             }
             return refund.map { [$0.id] } ?? []
         }

@@ -29,6 +29,8 @@ public struct Renewals: Sendable {
     /// What a job's transaction left to do once it committed.
     private enum Next {
         case nothing
+        /// Not now: look again once a charge in flight has its outcome.
+        case wait
         case charge(Invoice, token: String, description: String, idempotencyKey: String)
         case settle(Invoice)
     }
@@ -81,20 +83,24 @@ public struct Renewals: Sendable {
         return try await carryOut(next)
     }
 
-    /// A renewal invoice found issued when its job runs again (after a crash, a lost answer):
-    /// a charge in flight is settled with the acquirer; one that never left is sent now, under
-    /// the same idempotency key; a declined one is the dunning schedule's.
+    /// A renewal invoice found issued when its job runs again (after a crash, a lost answer, a
+    /// resumed cancellation): a charge in flight is settled with the acquirer; one that never
+    /// left is sent now, under the same idempotency key; one whose money went back (cancelled
+    /// while it was charged) is charged anew, under a new key; a declined one is the dunning
+    /// schedule's.
     private func resume(_ issued: Invoice, on connection: PostgresConnection, journal: inout Journal) async throws -> Next {
         guard var invoice = try await services.invoices.lock(id: issued.id, on: connection) else { return .nothing }
         if invoice.status == .pending { return .settle(invoice) }
+        let attempts = try await services.attempts.list(invoiceID: invoice.id, on: connection)
         guard invoice.status == .created, invoice.failure == nil,
-              try await services.attempts.list(invoiceID: invoice.id, on: connection).isEmpty,
+              !attempts.contains(where: { $0.status == .started || $0.status == .declined }),
               let card = try await services.paymentMethods.chargeable(userID: invoice.userID, on: connection),
               let plan = try await services.plans.plan(id: invoice.planID, on: connection)
         else { return .nothing }
         invoice.paymentMethodID = card.id
         try await PaymentLedger(services: services).chargeStarted(invoice: &invoice, actor: Self.actor, on: connection, journal: &journal)
-        return .charge(invoice, token: card.token, description: plan.title, idempotencyKey: invoice.id.lowercased)
+        let key = attempts.isEmpty ? invoice.id.lowercased : "\(invoice.id.lowercased)-again-\(attempts.count)"
+        return .charge(invoice, token: card.token, description: plan.title, idempotencyKey: key)
     }
 
     /// A dunning retry: charges the renewal invoice again after its `failures`-th soft decline,
@@ -103,9 +109,13 @@ public struct Renewals: Sendable {
         let now = services.clock.now()
         let next = try await services.database.journaledTransaction { connection, journal -> Next in
             guard var invoice = try await services.invoices.lock(id: invoiceID, on: connection), invoice.kind == .renewal else { return .nothing }
-            if invoice.status == .pending { return .settle(invoice) }
+            // Another job's charge is in flight (or its answer was lost: its own job, or
+            // reconciliation, settles it): look again later.
+            if invoice.status == .pending { return .wait }
             let declines = try await services.attempts.list(invoiceID: invoice.id, on: connection).filter { $0.status == .declined }.count
-            guard invoice.status == .created, Int64(declines) == failures,
+            // At least as many declines as when it was scheduled: one of the viewer's own tries on
+            // the payment page (another card) adds one, and must not cancel this retry.
+            guard invoice.status == .created, Int64(declines) >= failures,
                   let subscription = try await services.subscriptions.lock(id: invoice.subscriptionID, on: connection),
                   subscription.autoRenew, subscription.status == .active || subscription.status == .pastDue,
                   subscription.currentPeriod?.end == invoice.period?.start,
@@ -137,6 +147,8 @@ public struct Renewals: Sendable {
                   let accessEnd = subscription.accessEnd
             else { return .done }
             if now < period.end { return .runAgain(at: period.end) }
+            // A charge of the renewal in flight decides; its outcome comes within a minute.
+            if invoice?.status == .pending { return .runAgain(at: now.addingTimeInterval(Self.settleAfter)) }
             if now < accessEnd {
                 if case .move(let from, let to) = subscription.status.applying(.renewalFailed) {
                     subscription.status = to
@@ -159,6 +171,8 @@ public struct Renewals: Sendable {
         switch next {
         case .nothing:
             return .done
+        case .wait:
+            return .runAgain(at: services.clock.now().addingTimeInterval(Self.settleAfter))
         case .charge(let invoice, let token, let description, let key):
             let result = try await TokenCharge(services: services).charge(
                 invoice, token: token, description: description, initiatedByCardholder: false, idempotencyKey: key

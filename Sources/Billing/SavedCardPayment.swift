@@ -21,6 +21,11 @@ public struct SavedCardPayment: Sendable {
             guard invoice.status.isOpen else {
                 throw BillingError.invoiceNotPayable(invoice.status)
             }
+            // A renewal is pending while the worker's charge of it has no outcome: another
+            // charge now could take the money twice.
+            guard !(invoice.kind == .renewal && invoice.status == .pending) else {
+                throw BillingError.paymentInProgress(invoiceID: invoice.id)
+            }
             guard let token = try await services.paymentMethods.token(methodID: paymentMethodID, userID: invoice.userID, on: connection) else {
                 throw BillingError.unknownPaymentMethod
             }

@@ -176,20 +176,32 @@ public struct SubscriptionCancellation: Sendable {
         }
     }
 
-    /// Turns automatic renewal on or off for an active subscription; on needs a saved card.
+    /// Turns automatic renewal on or off for an active subscription; on needs a saved card. Off
+    /// also stops a declined renewal (past due too): its invoice is closed and no retry comes;
+    /// access ends with the paid period, since no renewal means no grace.
     public func setAutoRenew(userID: UUID, enabled: Bool, actor: String) async throws -> Standing {
         let now = services.clock.now()
         return try await services.database.journaledTransaction { connection, journal in
+            // Locked before the subscription, the order payments lock them in.
+            let open = enabled ? nil : try await services.invoices.lockOpen(userID: userID, on: connection)
             guard var subscription = try await services.subscriptions.lockCurrent(userID: userID, on: connection) else { throw BillingError.noSubscription }
             let status = subscription.effectiveStatus(at: now)
-            guard status == .active else { throw BillingError.subscriptionNotCancelable(status) }
+            guard status == .active || (status == .pastDue && !enabled) else { throw BillingError.subscriptionNotCancelable(status) }
             if subscription.autoRenew != enabled {
                 if enabled, try await services.paymentMethods.cards(userID: userID, on: connection).isEmpty { throw BillingError.noCardToRenew }
+                if var renewal = open, renewal.kind == .renewal, renewal.subscriptionID == subscription.id {
+                    guard try await PaymentLedger(services: services).abandon(&renewal, actor: actor, on: connection, journal: &journal) else {
+                        throw BillingError.paymentInProgress(invoiceID: renewal.id)
+                    }
+                    subscription.graceUntil = nil
+                }
                 subscription.autoRenew = enabled
                 subscription.cancelAtPeriodEnd = !enabled
                 try await services.subscriptions.update(subscription, on: connection)
                 journal.recordTransition(entity: "subscription", id: subscription.id, from: status.rawValue, to: status.rawValue, event: enabled ? "auto_renew_on" : "auto_renew_off", actor: actor)
                 if enabled { scheduleRenewal(of: subscription, journal: &journal) }
+                // Past due without its grace: access is over.
+                _ = try await SubscriptionLapse(services: services).expire(&subscription, actor: actor, on: connection, journal: &journal)
             }
             return try await standing(of: subscription, at: now, on: connection)
         }

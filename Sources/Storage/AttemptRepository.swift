@@ -80,8 +80,9 @@ public struct AttemptRepository: Sendable {
             """, logger: connection.logger))
     }
 
-    /// Successful attempts that paid nothing and whose refunds (those not failed) fall short of
-    /// them, with nothing tried since before `cutoff`: an automatic refund the acquirer refused.
+    /// Successful attempts that paid nothing (or only a card check, whose ruble goes back) and
+    /// whose refunds (those not failed) fall short of them, with nothing tried since before
+    /// `cutoff`: an automatic refund the acquirer refused.
     /// Each comes with the reason of its last automatic refund.
     public func unrefundedUnmatched(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [(PaymentAttempt, RefundReason?)] {
         let rows = try await connection.query("""
@@ -91,7 +92,7 @@ public struct AttemptRepository: Sendable {
                     ORDER BY r.created_at DESC LIMIT 1) AS last_reason
             FROM payment_attempts a
             WHERE a.status = 'succeeded'
-              AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.paid_attempt_id = a.id)
+              AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.paid_attempt_id = a.id AND i.kind <> 'card_check')
               AND COALESCE((SELECT sum(r.amount) FROM refunds r WHERE r.attempt_id = a.id AND r.status <> 'failed'), 0) < a.amount
               AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.attempt_id = a.id AND r.updated_at >= \(cutoff))
             ORDER BY a.created_at LIMIT \(limit)

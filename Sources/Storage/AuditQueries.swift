@@ -31,7 +31,7 @@ public struct AuditQueries: Sendable {
             SELECT a.id, 'took ' || a.amount::text || ', refunds hold ' || COALESCE(sum(r.amount), 0)::text
             FROM payment_attempts a
             LEFT JOIN refunds r ON r.attempt_id = a.id AND r.status <> 'failed'
-            WHERE a.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.paid_attempt_id = a.id)
+            WHERE a.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.paid_attempt_id = a.id AND i.kind <> 'card_check')
             GROUP BY a.id, a.amount
             HAVING COALESCE(sum(r.amount), 0) < a.amount
             """),

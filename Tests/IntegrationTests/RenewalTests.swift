@@ -38,7 +38,7 @@ struct RenewalTests {
         var found: [(UUID, String, Date, Date, Int?)] = []
         let rows = try await database.client.query("""
             SELECT id, status, period_start, period_end, failure_code FROM invoices
-            WHERE user_id = \(viewer.id) AND kind = 'renewal' ORDER BY period_start
+            WHERE user_id = \(viewer.id) AND kind = 'renewal' ORDER BY period_start, created_at
             """, logger: testLogger)
         for try await row in rows.decode((UUID, String, Date, Date, Int?).self) { found.append(row) }
         return found.map { (id: $0.0, status: $0.1, start: $0.2, end: $0.3, failure: $0.4) }
@@ -303,6 +303,128 @@ struct RenewalTests {
                 #expect(issued.count == 2, "a new renewal for the period: the canceled one does not count")
                 #expect(issued.filter { $0.status != "canceled" }.count == 1)
                 #expect(try await subscription(of: viewer, in: database).autoRenew)
+            }
+        }
+    }
+
+    @Test("the renewal's payment page refuses a saved-card charge while the worker's charge of it is in flight (409), so it is charged once")
+    func savedCardWhileRenewalPending() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, _) = try await stack.purchase()
+                let end = try await subscription(of: viewer, in: database).end
+                try await stack.setFaults(["chargeTimeoutMs": 3000, "dropNotifications": 100])
+                advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                try await stack.worker("worker-a").drain()
+                let pending = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(pending.status == "pending")
+                let method = try #require(try await database.client.query(
+                    "SELECT id FROM payment_methods WHERE user_id = \(viewer.id)", logger: testLogger
+                ).decode(UUID.self).first { _ in true })
+                await #expect(throws: BillingError.paymentInProgress(invoiceID: pending.id)) {
+                    try await SavedCardPayment(services: stack.services).pay(invoiceID: pending.id, paymentMethodID: method)
+                }
+                try await stack.setFaults([:])
+                advance(clock, to: clock.now().addingTimeInterval(61))
+                try await stack.worker("worker-a").drain()
+                #expect(try await renewals(of: viewer, in: database).first?.status == "paid")
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE invoice_id = \(pending.id)") == 1)
+            }
+        }
+    }
+
+    @Test("auto-renew turned off while past due closes the declined renewal and ends access: no retries, no grace")
+    func autoRenewOffWhilePastDue() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock) { stack in
+                let (viewer, _) = try await stack.purchase(card: Self.unlistedCard, holder: "TOKEN DECLINE 5051")
+                let worker = stack.worker("worker-a")
+                let end = try await subscription(of: viewer, in: database).end
+                advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                try await worker.drain()
+                advance(clock, to: end.addingTimeInterval(30))
+                try await worker.drain()
+                #expect(try await subscription(of: viewer, in: database).status == "past_due")
+                let off = try await stack.put(stack.billingURL + "/v1/subscription/auto-renew", json: ["enabled": false], headers: [("Authorization", "Bearer \(viewer.token)")])
+                #expect(off.status == 200)
+                #expect(try await subscription(of: viewer, in: database).status == "expired")
+                #expect(try await stack.entitled(viewer) == false)
+                let renewal = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(renewal.status == "canceled")
+                advance(clock, to: end.addingTimeInterval(3 * 86_400))
+                try await worker.drain()
+                #expect(try await database.count("SELECT count(*)::int FROM payment_attempts WHERE invoice_id = \(renewal.id)") == 1, "no retry after renewal was turned off")
+            }
+        }
+    }
+
+    @Test("cancelled while its renewal is being charged: the money goes back and the renewal is closed; resumed, the period is renewed again, once")
+    func cancelWhileRenewalInFlight() async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            try await LiveStack.run(database: database, clock: clock.billingClock, refundPolicy: .none) { stack in
+                let (viewer, _) = try await stack.purchase()
+                let auth = [("Authorization", "Bearer \(viewer.token)")]
+                let worker = stack.worker("worker-a")
+                let end = try await subscription(of: viewer, in: database).end
+                try await stack.setFaults(["apiLatencyMs": 1500])
+                advance(clock, to: end.addingTimeInterval(-24 * 3600 + 60))
+                async let charging: Void = worker.drain()
+                var pending = false
+                for _ in 0..<100 where !pending {
+                    pending = try await renewals(of: viewer, in: database).first?.status == "pending"
+                    if !pending { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                #expect(pending)
+                let cancelled = try await stack.post(stack.billingURL + "/v1/subscription/cancel", json: ["confirm": true], headers: auth)
+                #expect(cancelled.status == 200)
+                try await charging
+                try await stack.setFaults([:])
+                let first = try #require(try await renewals(of: viewer, in: database).first)
+                #expect(first.status == "canceled", "a renewal of a cancelled subscription is closed, not left payable")
+                var refunded = false
+                for _ in 0..<100 where !refunded {
+                    refunded = try await database.count("SELECT count(*)::int FROM refunds WHERE invoice_id = \(first.id) AND status = 'refunded'") == 1
+                    if !refunded { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(refunded, "the money taken for it goes back")
+
+                let resumed = try await stack.post(stack.billingURL + "/v1/subscription/resume", json: [:], headers: auth)
+                #expect(resumed.status == 200)
+                try await worker.drain()
+                let issued = try await renewals(of: viewer, in: database)
+                #expect(issued.map(\.status) == ["canceled", "paid"])
+                #expect(closeEnough(try await subscription(of: viewer, in: database).end, try #require(issued.last).end))
+            }
+        }
+    }
+
+    @Test("a card check whose refund the acquirer refused is refunded by reconciliation later")
+    func cardCheckRefundRetried() async throws {
+        try await withTestDatabase { database in
+            try await LiveStack.run(database: database) { stack in
+                let (viewer, _) = try await stack.purchase()
+                let started = try await stack.post(stack.billingURL + "/v1/subscription/card", json: [:], headers: [("Authorization", "Bearer \(viewer.token)")])
+                let invoiceID = try #require(started.json["invoice_id"] as? String)
+                try await stack.setFaults(["refundDecline": true])
+                _ = try await stack.sandboxAPI("/payments/cards/charge", [
+                    "Amount": "1.00", "Currency": "RUB", "InvoiceId": invoiceID, "AccountId": viewer.account,
+                    "Description": "Card check", "CardCryptogramPacket": sandboxCryptogram("5205000000003055"), "SaveCard": true,
+                ])
+                #expect(try await stack.settledInvoice(invoiceID, viewer: viewer)["status"] as? String == "paid")
+                var failed = false
+                for _ in 0..<100 where !failed {
+                    failed = try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'card_check' AND status = 'failed'") == 1
+                    if !failed { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(failed)
+                #expect(try await Audit(database: database).run().contains { $0.rule == "unmatched_money_is_refunded" }, "the ruble kept is a breach until it is back")
+                try await stack.setFaults([:])
+                let summary = await stack.reconcile(refundRetryAfter: 0)
+                #expect(summary.refundsRetried == 1)
+                #expect(try await database.count("SELECT count(*)::int FROM refunds WHERE reason = 'card_check' AND status = 'refunded' AND amount = 100") == 1)
             }
         }
     }

@@ -116,7 +116,8 @@ struct AccountPageModel {
         let active = status == SubscriptionStatus.active.rawValue
         let renews = (active || status == SubscriptionStatus.pastDue.rawValue) && subscription?.autoRenew == true
         autoRenewText = texts[renews ? "autoRenewOn" : "autoRenewOff"] ?? ""
-        autoRenewSwitch = active && (renews || hasCard)
+        // Past due, the switch only turns renewal off (which ends the retries and the grace).
+        autoRenewSwitch = (active && (renews || hasCard)) || (!active && renews)
             ? AutoRenewSwitch(enabled: String(!renews), label: texts[renews ? "turnOff" : "turnOn"] ?? "")
             : nil
         needsCard = active && !renews && !hasCard

@@ -157,8 +157,7 @@ struct LiveStack: Sendable {
 
     /// Runs reconciliation now, as `movix-billing reconcile` would, asking about everything open.
     func reconcile(abandonAfter: TimeInterval = 30 * 60, refundRetryAfter: TimeInterval = 60 * 60) async -> Reconciliation.Summary {
-        let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, clock: clock, logger: testLogger)
-        return await Reconciliation(services: services, grace: 0, abandonAfter: abandonAfter, refundRetryAfter: refundRetryAfter).run()
+        await Reconciliation(services: services, grace: 0, abandonAfter: abandonAfter, refundRetryAfter: refundRetryAfter).run()
     }
 
     /// Whether the entitlements API lets the viewer watch now.
@@ -166,10 +165,14 @@ struct LiveStack: Sendable {
         try await get(billingURL + "/internal/v1/entitlements/\(viewer.id.lowercased)", headers: [("Authorization", "Bearer \(TestServer.internalToken)")]).json["active"] as? Bool
     }
 
+    /// The use cases' collaborators on the stack's database, acquirer and clock.
+    var services: BillingServices {
+        makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, clock: clock, logger: testLogger)
+    }
+
     /// A worker on the stack's clock, as `movix-billing worker` runs one.
     func worker(_ id: String) -> JobRunner {
-        let services = makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, clock: clock, logger: testLogger)
-        return JobRunner(services: services, workerID: id)
+        JobRunner(services: services, workerID: id)
     }
 
     /// Sets the sandbox's fault switches.
