@@ -85,6 +85,9 @@ public struct JobRunner: Sendable {
             }
             guard held else { return nil }
             let summary = await Reconciliation(services: services).run()
+            // Done jobs are kept a month, for the record, then go.
+            let purged = try await services.jobs.purge(doneBefore: services.clock.now().addingTimeInterval(-30 * 86_400), limit: 10_000, on: connection)
+            if purged > 0 { services.logger.info("old jobs purged", metadata: ["jobs": "\(purged)"]) }
             try await connection.run("SELECT pg_advisory_unlock(\(lockID))", logger: connection.logger)
             return summary
         }

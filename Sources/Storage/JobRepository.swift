@@ -99,6 +99,19 @@ public struct JobRepository: Sendable {
         return nil
     }
 
+    /// Deletes jobs done before `cutoff`; returns how many. Each period leaves two (its renewal
+    /// and its expiry), so the table is kept to what is recent.
+    @discardableResult
+    public func purge(doneBefore cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> Int {
+        var deleted = 0
+        for try await _ in try await connection.query("""
+            DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE done_at < \(cutoff) LIMIT \(limit)) RETURNING id
+            """, logger: connection.logger) {
+            deleted += 1
+        }
+        return deleted
+    }
+
     /// Gives a job back unfinished, to run again at `runAt` (waiting for an outcome, a grace to
     /// end, or released at shutdown), if `worker` still holds it.
     @discardableResult

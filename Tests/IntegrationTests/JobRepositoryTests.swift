@@ -71,6 +71,22 @@ struct JobRepositoryTests {
         }
     }
 
+    @Test("purging removes only jobs done before the cutoff")
+    func purge() async throws {
+        try await withTestDatabase { database in
+            let now = Date()
+            let purged = try await database.transaction { connection -> Int in
+                for index in 0..<3 { _ = try await jobs.schedule(.expiry, key: "s-\(index)", at: now, on: connection) }
+                let claimed = try await jobs.claim(worker: "w", now: now, lease: 60, limit: 3, on: connection)
+                _ = try await jobs.complete(Array(claimed.prefix(2).map(\.id)), worker: "w", at: now.addingTimeInterval(-40 * 86_400), on: connection)
+                _ = try await jobs.complete([claimed[2].id], worker: "w", at: now, on: connection)
+                return try await jobs.purge(doneBefore: now.addingTimeInterval(-30 * 86_400), limit: 100, on: connection)
+            }
+            #expect(purged == 2)
+            #expect(try await database.count("SELECT count(*)::int FROM jobs") == 1, "the job done now stays")
+        }
+    }
+
     @Test("an unknown kind in the table is an error, not a guess")
     func unknownKind() async throws {
         try await withTestDatabase { database in

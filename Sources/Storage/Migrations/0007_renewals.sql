@@ -17,3 +17,6 @@ SELECT 'renewal', id::text || '/' || round(extract(epoch FROM current_period_end
 FROM subscriptions WHERE status = 'active' AND current_period_end IS NOT NULL
 ON CONFLICT (kind, key) DO NOTHING;
 
+
+-- Done jobs are purged after a month (`JobRepository.purge`).
+CREATE INDEX jobs_done ON jobs (done_at) WHERE done_at IS NOT NULL;
