@@ -144,7 +144,7 @@ struct AccountPageModel {
         refused = note == .refused
         payments = invoices.filter { $0.status == .paid }.map { invoice in
             Payment(
-                date: language.dateTime(invoice.paidAt ?? invoice.createdAt), plan: title(invoice.planID), period: span(invoice.period),
+                date: language.dateTime(invoice.paidAt ?? invoice.createdAt), plan: invoice.kind == .cardCheck ? texts["cardCheckTitle"] ?? "" : title(invoice.planID), period: span(invoice.period),
                 amount: PaymentPageController.format(invoice.amount, language), status: invoice.status.rawValue,
                 statusText: texts[invoice.status.rawValue] ?? invoice.status.rawValue,
                 refunds: (refunds[invoice.id] ?? []).map { refund in

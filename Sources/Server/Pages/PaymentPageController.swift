@@ -62,7 +62,7 @@ struct PaymentPageController {
             amount: Self.format(invoice.amount, language), note: checksCard ? language.texts["cardCheckNote"] ?? "" : "",
             status: display.rawValue, statusText: language.texts[display.rawValue] ?? display.rawValue,
             failureMessage: invoice.failure.map(language.declineMessage) ?? "", isPayable: invoice.status.isOpen,
-            isPaid: invoice.status == .paid, isWatchable: display == .paid, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct && invoice.kind == .initial,
+            isPaid: invoice.status == .paid, isWatchable: display == .paid && !checksCard, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct && invoice.kind == .initial,
             // A card check is for a new card: the saved ones are not offered.
             savedCards: mayAct && !checksCard ? cards.map { SavedCardModel(id: $0.id.lowercased, label: $0.label) } : [],
             hasSavedCards: mayAct && !checksCard && !cards.isEmpty, widgetScriptUrl: browser.scriptURL,
