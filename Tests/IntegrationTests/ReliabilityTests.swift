@@ -208,9 +208,10 @@ struct ReliabilityTests {
                 #expect(try await client.checkout(viewer).status == .created)
 
                 try cluster.stop()
-                // Three probes: every one 503 with Retry-After within two seconds, the fastest within
-                // one. The server gives the database half a second; the rest of the budget is this
-                // process's own scheduling while the other suites run beside it on two cores.
+                // Three probes: every one 503 with Retry-After, not left hanging (the bounds are
+                // several times what the server gives the database, half a second, because the
+                // other suites and processes share two cores: a fresh clone's run once measured a
+                // request at 2.7 s against a 1 s lease; without the lease they would wait for ever).
                 var probes: [Duration] = []
                 for _ in 0..<3 {
                     let started = ContinuousClock.now
@@ -219,8 +220,8 @@ struct ReliabilityTests {
                     #expect(ready.status == .serviceUnavailable)
                     #expect(ready.headers[.retryAfter] == "5")
                 }
-                #expect(probes.min()! < .seconds(1), "\(probes)")
-                #expect(probes.max()! < .seconds(2), "\(probes)")
+                #expect(probes.min()! < .seconds(2), "\(probes)")
+                #expect(probes.max()! < .seconds(5), "\(probes)")
 
                 let started = ContinuousClock.now
                 let checkout = try await client.checkout(try await Viewer.make(), idempotencyKey: "outage-1")
@@ -229,7 +230,7 @@ struct ReliabilityTests {
                 #expect(String(buffer: checkout.body).contains("/problems/unavailable"))
                 let entitlement = try await client.execute(uri: "/internal/v1/entitlements/\(viewer.id.uuidString.lowercased())", method: .get, headers: [.authorization: "Bearer \(TestServer.internalToken)"])
                 #expect(entitlement.status == .serviceUnavailable)
-                #expect(ContinuousClock.now - started < .seconds(5))
+                #expect(ContinuousClock.now - started < .seconds(12), "two requests answered 503, not held until the database is back")
 
                 try cluster.start()
                 var recovered = false
