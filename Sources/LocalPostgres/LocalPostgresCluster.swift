@@ -77,6 +77,16 @@ public struct LocalPostgresCluster: Sendable {
         try Self.run(psql, base + ["CREATE DATABASE \"\(name)\"\(copy)"])
     }
 
+    /// The names of the databases that start with `prefix`.
+    public func databases(prefixed prefix: String) throws -> [String] {
+        let psql = try Self.binaryDirectory() + "/psql"
+        let names = try Self.run(psql, [
+            "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-tAc",
+            "SELECT datname FROM pg_database WHERE starts_with(datname, '\(prefix)')",
+        ])
+        return names.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     /// Drops a database if it exists.
     public func dropDatabase(_ name: String) throws {
         let psql = try Self.binaryDirectory() + "/psql"

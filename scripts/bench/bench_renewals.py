@@ -77,8 +77,11 @@ class Cluster:
             f"synchronous_commit {self.setting('synchronous_commit')}, shared_buffers {self.setting('shared_buffers')})")
 
     def stop(self):
+        """Stops the cluster and deletes its data (a million subscriptions take about a gigabyte);
+        results.json and the workers' logs stay."""
         if (self.pgdata / "postmaster.pid").exists():
             self.run([pg_bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
+        shutil.rmtree(self.pgdata, ignore_errors=True)
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"

@@ -14,6 +14,8 @@ actor TestPostgres {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().path
     static let templateName = "movix_test_template"
+    /// Every test database's name starts so.
+    static let testDatabasePrefix = "t_"
 
     let cluster = LocalPostgresCluster(
         dataDirectory: packageRoot + "/.data/test-postgres",
@@ -35,7 +37,7 @@ actor TestPostgres {
             template = Task { try await prepareTemplate() }
         }
         try await template!.value
-        let name = "t_" + UUID().uuidString.prefix(8).lowercased()
+        let name = Self.testDatabasePrefix + UUID().uuidString.prefix(8).lowercased()
         try cluster.createDatabase(name, template: Self.templateName)
         return (name, try DatabaseURL.configuration(from: cluster.url(database: name)))
     }
@@ -47,6 +49,9 @@ actor TestPostgres {
 
     private func prepareTemplate() async throws {
         try cluster.start()
+        // A run that was killed (SIGKILL, a timeout) could not drop its tests' databases: this run,
+        // the checkout's only one (it makes the template again too), drops them.
+        for leftover in try cluster.databases(prefixed: Self.testDatabasePrefix) { try cluster.dropDatabase(leftover) }
         try cluster.dropDatabase(Self.templateName)
         try cluster.createDatabase(Self.templateName)
         let configuration = try DatabaseURL.configuration(from: cluster.url(database: Self.templateName))
