@@ -76,18 +76,23 @@ def screenshot(browser, request, name: str):
     browser.save_screenshot(str(h.SCREENSHOT_DIR / f"{request.node.name}-{name}.png"))
 
 
-@pytest.mark.advances_clock
-def test_account_page_shows_the_next_charge_and_moves_it_after_the_renewal(movix, browser, new_user, internal, request):
-    user = new_user()
-    co = user.api.checkout("premium_1m")
-
-    # Pay on the payment page with the 3-D Secure card (the widget saves it).
+def pay_saving_the_3ds_card(browser, user: h.User, co: dict) -> dict:
+    """Pays the checkout on its payment page with the 3-D Secure card (the widget saves it);
+    returns the active subscription."""
     browser.get(co["payment_url"])
     wait(browser).until(EC.visibility_of_element_located((By.ID, "pay-button")))
     pay_with_new_card(browser, "4242 4242 4242 4242", three_ds=True)
     wait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="paid"]')),
                             "the payment page did not show the paid status")
-    sub = wait_active(user)
+    return wait_active(user)
+
+
+@pytest.mark.advances_clock
+def test_account_page_shows_the_next_charge_and_moves_it_after_the_renewal(movix, browser, new_user, internal, request):
+    user = new_user()
+    co = user.api.checkout("premium_1m")
+
+    sub = pay_saving_the_3ds_card(browser, user, co)
     assert sub["auto_renew"] is True, sub
     charge_at = h.parse_time(sub["next_charge"]["at"])
     card = card_label(h.CARD_3DS_OK)
@@ -207,13 +212,7 @@ def test_change_card_from_the_account_page(movix, browser, new_user, internal, r
     user = new_user()
     co = user.api.checkout("premium_1m")
 
-    # Pay on the payment page with the 3-D Secure card (the widget saves it): renewals charge it.
-    browser.get(co["payment_url"])
-    wait(browser).until(EC.visibility_of_element_located((By.ID, "pay-button")))
-    pay_with_new_card(browser, "4242 4242 4242 4242", three_ds=True)
-    wait(browser, 30).until(EC.presence_of_element_located((By.CSS_SELECTOR, '#status[data-status="paid"]')),
-                            "the payment page did not show the paid status")
-    sub = wait_active(user)
+    sub = pay_saving_the_3ds_card(browser, user, co)  # renewals charge it
     charge_at = h.parse_time(sub["next_charge"]["at"])
     first_card = card_label(h.CARD_3DS_OK)
     assert sub["auto_renew"] is True and sub["next_charge"]["card"] == first_card, sub

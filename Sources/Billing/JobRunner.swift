@@ -3,7 +3,6 @@ import Foundation
 import Metrics
 import PostgresNIO
 import Storage
-import Synchronization
 
 /// The worker's engine: claims due jobs under a lease (`FOR UPDATE SKIP LOCKED`, so any number of
 /// workers share them), runs each, and marks it done, gives it back for later, or records its
@@ -18,34 +17,31 @@ public struct JobRunner: Sendable {
     let lease: TimeInterval
     /// How many jobs one claim takes, all run at once.
     let batchSize: Int
-    /// Jobs this process is running: a claim that finds one again (its lease looked over after a
-    /// jump of the clock) leaves it to the run under way instead of starting a second.
-    private let running = RunningJobs()
+    /// The real time leases are measured in, whatever the service's clock says.
+    let leaseClock: BillingClock
 
-    public init(services: BillingServices, workerID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().lowercased.prefix(8))", lease: TimeInterval = 300, batchSize: Int = 32) {
+    public init(services: BillingServices, workerID: String = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().lowercased.prefix(8))", lease: TimeInterval = 300, batchSize: Int = 32, leaseClock: BillingClock = .system) {
         self.services = services
         self.workerID = workerID
         self.lease = lease
         self.batchSize = batchSize
+        self.leaseClock = leaseClock
     }
 
     /// Claims and runs one batch of due jobs; returns how many it claimed.
     @discardableResult
     public func runDue() async throws -> Int {
         let now = services.clock.now()
-        let jobs = try await services.database.read { try await services.jobs.claim(worker: workerID, now: now, lease: lease, limit: batchSize, on: $0) }
+        let jobs = try await services.database.read {
+            try await services.jobs.claim(worker: workerID, dueBy: now, now: leaseClock.now(), lease: lease, limit: batchSize, on: $0)
+        }
         for job in jobs {
             Timer(label: "movix_job_lag_seconds", dimensions: [("kind", job.kind.rawValue)]).recordSeconds(max(0, now.timeIntervalSince(job.runAt)))
         }
         // Finished jobs are marked done together, in one commit for the batch: a crash before
         // it only means they run again, which finds them done.
         let finished = await withTaskGroup(of: Int64?.self) { group in
-            for job in jobs where running.start(job.id) {
-                group.addTask {
-                    defer { running.finish(job.id) }
-                    return await run(job)
-                }
-            }
+            for job in jobs { group.addTask { await run(job) } }
             return await group.reduce(into: [Int64]()) { ids, id in if let id { ids.append(id) } }
         }
         do {
@@ -128,12 +124,3 @@ struct InvalidJobKey: Error, CustomStringConvertible {
     var description: String { "job \(job.id) (\(job.kind.rawValue)) has a key that is not <uuid>/<number>: \(job.key)" }
 }
 
-/// The ids of the jobs a process is running.
-final class RunningJobs: Sendable {
-    private let ids = Mutex<Set<Int64>>([])
-
-    /// Marks `id` running; false when it already is.
-    func start(_ id: Int64) -> Bool { ids.withLock { $0.insert(id).inserted } }
-
-    func finish(_ id: Int64) { _ = ids.withLock { $0.remove(id) } }
-}

@@ -41,8 +41,7 @@ public struct Renewals: Sendable {
         let next = try await services.database.journaledTransaction { connection, journal -> Next in
             // The viewer's open invoice before the subscription, the order checkout and payments
             // lock them in: a card check or a stale checkout in the renewal's way is closed below.
-            guard let userID = try await services.subscriptions.find(id: subscriptionID, on: connection)?.userID else { return .nothing }
-            let open = try await services.invoices.lockOpen(userID: userID, on: connection)
+            let open = try await services.invoices.lockOpen(ownerOf: subscriptionID, on: connection)
             guard var subscription = try await services.subscriptions.lock(id: subscriptionID, on: connection),
                   let period = subscription.currentPeriod, JobKey(subscriptionID: subscriptionID, periodEnd: periodEnd).names(periodEnd: period.end),
                   subscription.status == .active || subscription.status == .pastDue

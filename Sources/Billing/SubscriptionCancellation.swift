@@ -306,8 +306,8 @@ public struct SubscriptionCancellation: Sendable {
         guard subscription.autoRenew, !subscription.cancelAtPeriodEnd, status == .active || status == .pastDue,
               let period = subscription.currentPeriod, let plan
         else { return nil }
-        let chargeable = try await services.paymentMethods.chargeable(userID: subscription.userID, on: connection)
-        let card = try await services.paymentMethods.cards(userID: subscription.userID, on: connection).first { $0.id == chargeable?.id }
+        // The first card is the one renewals charge.
+        let card = try await services.paymentMethods.cards(userID: subscription.userID, on: connection).first
         guard let renewal = try await services.invoices.renewal(subscriptionID: subscription.id, periodStart: period.end, on: connection) else {
             return NextCharge(at: max(now, services.renewalTerms.chargeAt(periodEnd: period.end)), amount: plan.price, card: card)
         }

@@ -38,6 +38,15 @@ public struct InvoiceRepository: Sendable {
             """, logger: connection.logger)).first
     }
 
+    /// The open invoice of a subscription's owner, locked: `lockOpen(userID:)` for a job that
+    /// knows the subscription only.
+    public func lockOpen(ownerOf subscriptionID: UUID, on connection: PostgresConnection) async throws -> Invoice? {
+        try await invoices(connection.query("""
+            SELECT \(unescaped: Self.columns) FROM invoices
+            WHERE user_id = (SELECT user_id FROM subscriptions WHERE id = \(subscriptionID)) AND status IN ('created', 'pending') FOR UPDATE
+            """, logger: connection.logger)).first
+    }
+
     /// Pending invoices with no attempt under way, pending since before `cutoff`: a charge we sent
     /// whose answer was lost. Reconciliation asks the acquirer about them.
     public func pendingWithoutStartedAttempt(before cutoff: Date, limit: Int, on connection: PostgresConnection) async throws -> [Invoice] {

@@ -2,29 +2,21 @@ import BillingCore
 import Foundation
 import PostgresNIO
 
-/// Jobs: scheduled once per kind and key, claimed by one worker at a time under a lease.
+/// Jobs: scheduled with a transaction's `Journal`, claimed by one worker at a time under a lease.
 public struct JobRepository: Sendable {
     public init() {}
 
-    /// Schedules `kind` for `key` at `runAt`; a job already scheduled for them stays as it is.
-    /// Returns whether this call scheduled it.
-    @discardableResult
-    public func schedule(_ kind: JobKind, key: String, at runAt: Date, on connection: PostgresConnection) async throws -> Bool {
-        try await changedRow(connection.query("""
-            INSERT INTO jobs (kind, key, run_at) VALUES (\(kind.rawValue), \(key), \(runAt))
-            ON CONFLICT (kind, key) DO NOTHING RETURNING id
-            """, logger: connection.logger))
-    }
-
-    /// Up to `limit` due jobs that nobody holds (never claimed, or their lease ended), leased to
-    /// `worker` until `now + lease`. Rows another worker is claiming at this moment are skipped,
-    /// not waited for.
-    public func claim(worker: String, now: Date, lease: TimeInterval, limit: Int, on connection: PostgresConnection) async throws -> [Job] {
+    /// Up to `limit` jobs due by `due` (the service's clock) that nobody holds (never claimed, or
+    /// their lease ended by `now`), leased to `worker` until `now + lease`. A lease measures how
+    /// long a worker may be gone, so `now` is the real time even when the service's clock has
+    /// jumped ahead (`MOVIX_CLOCK=offset`). Rows another worker is claiming at this moment are
+    /// skipped, not waited for.
+    public func claim(worker: String, dueBy due: Date, now: Date, lease: TimeInterval, limit: Int, on connection: PostgresConnection) async throws -> [Job] {
         let rows = try await connection.query("""
             UPDATE jobs SET leased_by = \(worker), leased_until = \(now.addingTimeInterval(lease)), attempts = attempts + 1
             WHERE id IN (
                 SELECT id FROM jobs
-                WHERE done_at IS NULL AND run_at <= \(now) AND (leased_until IS NULL OR leased_until <= \(now))
+                WHERE done_at IS NULL AND run_at <= \(due) AND (leased_until IS NULL OR leased_until <= \(now))
                 ORDER BY run_at, id
                 LIMIT \(limit)
                 FOR UPDATE SKIP LOCKED)

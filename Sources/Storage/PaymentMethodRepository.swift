@@ -22,11 +22,22 @@ public struct SavedCard: Sendable, Hashable {
 public struct PaymentMethodRepository: Sendable {
     public init() {}
 
+    /// The viewer's default card (the last one a payment saved) first, then the newest: the
+    /// order renewals choose a card in, and the account shows them in.
+    private static let defaultFirst = (
+        join: "LEFT JOIN customers c ON c.user_id = m.user_id AND c.default_payment_method_id = m.id",
+        order: "ORDER BY c.user_id IS NULL, m.created_at DESC"
+    )
+
+    /// The viewer's cards, the one renewals charge (`chargeable`) first, then the newest.
     public func cards(userID: UUID, on connection: PostgresConnection) async throws -> [SavedCard] {
         var cards: [SavedCard] = []
         let rows = try await connection.query("""
-            SELECT id, acquirer, card_last_four, card_brand, exp_month, exp_year
-            FROM payment_methods WHERE user_id = \(userID) AND NOT revoked ORDER BY created_at DESC
+            SELECT m.id, m.acquirer, m.card_last_four, m.card_brand, m.exp_month, m.exp_year
+            FROM payment_methods m
+            \(unescaped: Self.defaultFirst.join)
+            WHERE m.user_id = \(userID) AND NOT m.revoked
+            \(unescaped: Self.defaultFirst.order)
             """, logger: connection.logger)
         for try await (id, acquirer, lastFour, brand, month, year)
             in rows.decode((UUID, String, String?, String?, Int?, Int?).self) {
@@ -40,9 +51,9 @@ public struct PaymentMethodRepository: Sendable {
     public func chargeable(userID: UUID, on connection: PostgresConnection) async throws -> (id: UUID, acquirer: String, token: String)? {
         for try await card in try await connection.query("""
             SELECT m.id, m.acquirer, m.token FROM payment_methods m
-            LEFT JOIN customers c ON c.user_id = m.user_id AND c.default_payment_method_id = m.id
+            \(unescaped: Self.defaultFirst.join)
             WHERE m.user_id = \(userID) AND NOT m.revoked
-            ORDER BY c.user_id IS NULL, m.created_at DESC LIMIT 1
+            \(unescaped: Self.defaultFirst.order) LIMIT 1
             """, logger: connection.logger).decode((UUID, String, String).self) {
             return card
         }
