@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Already in the graph through AsyncHTTPClient; named for the SMTP client's STARTTLS and implicit TLS.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Money, plans, state machines, decline codes: plain Swift, no I/O.
@@ -57,13 +59,39 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        // A small SMTP client on SwiftNIO (no Swift SMTP package is in the set): STARTTLS, implicit TLS, AUTH.
+        .target(
+            name: "Mail",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Events delivered: the outbox published, signed webhooks, email rendered and sent over SMTP.
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "BillingCore", "Storage", "Billing", "Mail",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("EmailTemplates")]
+        ),
         // A throwaway PostgreSQL cluster under the project folder, for `dev` and the tests.
         .target(name: "LocalPostgres"),
         // The HTTP API, webhooks, payment page and ops routes.
         .target(
             name: "Server",
             dependencies: [
-                "BillingCore", "Acquiring", "Storage", "Billing",
+                "BillingCore", "Acquiring", "Storage", "Billing", "Delivery",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -88,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "MovixBilling",
             dependencies: [
-                "BillingCore", "Acquiring", "Storage", "Billing", "Server", "SandboxAcquirer", "LocalPostgres",
+                "BillingCore", "Acquiring", "Storage", "Billing", "Delivery", "Server", "SandboxAcquirer", "LocalPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -106,6 +134,12 @@ let package = Package(
             path: "Benchmarks/RenewalBench"
         ),
         .testTarget(name: "BillingCoreTests", dependencies: ["BillingCore"]),
+        // A real SMTP server for tests (scripts/smtp_sink.py). Not a product.
+        .target(name: "MailSink", path: "Tests/MailSink"),
+        .testTarget(
+            name: "MailTests",
+            dependencies: ["Mail", "MailSink", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(
             name: "SandboxAcquirerTests",
             dependencies: [
@@ -117,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BillingCore", "Acquiring", "Storage", "Billing", "Server", "SandboxAcquirer", "LocalPostgres",
+                "BillingCore", "Acquiring", "Storage", "Billing", "Delivery", "MailSink", "Server", "SandboxAcquirer", "LocalPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -29,6 +29,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("MOVIX_E2E_DATA_DIR", ROOT / ".data" / "e2e")).resolve()
+MAIL_DIR = DATA_DIR / "mail"
 SCREENSHOT_DIR = DATA_DIR / "screenshots"
 LOG_FILE = DATA_DIR / "dev.log"
 BINARY = Path(os.environ.get("MOVIX_BILLING_BIN", ROOT / ".build" / "debug" / "movix-billing"))
@@ -73,7 +74,8 @@ def _choose_ports(*names: str) -> list[int]:
 
 # Chosen once per pytest session (this module is imported once), so a `dev` on the default ports,
 # another e2e run or anything else holding a port cannot make the session fail.
-HTTP_PORT, SANDBOX_PORT, POSTGRES_PORT = _choose_ports("MOVIX_E2E_HTTP_PORT", "MOVIX_E2E_SANDBOX_PORT", "MOVIX_E2E_POSTGRES_PORT")
+HTTP_PORT, SANDBOX_PORT, POSTGRES_PORT, SMTP_PORT = _choose_ports(
+    "MOVIX_E2E_HTTP_PORT", "MOVIX_E2E_SANDBOX_PORT", "MOVIX_E2E_POSTGRES_PORT", "MOVIX_E2E_SMTP_PORT")
 READY_TIMEOUT = float(os.environ.get("MOVIX_E2E_READY_TIMEOUT", "120"))
 # The database `dev` creates in its cluster (superuser postgres, trust auth on 127.0.0.1).
 DATABASE = os.environ.get("MOVIX_E2E_DATABASE", "movix_billing")
@@ -100,11 +102,14 @@ PLAN_MONTHS = {"premium_1m": 1, "premium_3m": 3, "premium_6m": 6, "premium_12m":
 def dev_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
+    # dev's own mail sink, whose messages the email tests read (MAIL_DIR).
+    env.pop("MOVIX_SMTP_URL", None)
     env.update(
         MOVIX_DATA_DIR=str(DATA_DIR),
         MOVIX_HTTP_PORT=str(HTTP_PORT),
         MOVIX_SANDBOX_PORT=str(SANDBOX_PORT),
         MOVIX_DEV_POSTGRES_PORT=str(POSTGRES_PORT),
+        MOVIX_DEV_SMTP_PORT=str(SMTP_PORT),
         MOVIX_JWT_SECRET=JWT_SECRET,
         MOVIX_INTERNAL_TOKEN=INTERNAL_TOKEN,
         MOVIX_CLOUDPAYMENTS_PUBLIC_ID=PUBLIC_ID,

@@ -149,7 +149,7 @@ def transitions(entity_id: str) -> list[tuple[str, str]]:
 
 
 def outbox_types(user_id: str) -> list[str]:
-    rows = h.sql("SELECT type FROM outbox_events WHERE payload->>'user_id' = :'p1' ORDER BY id", user_id)
+    rows = h.sql("SELECT type FROM outbox_events WHERE user_id = :'p1'::uuid ORDER BY id", user_id)
     return [r[0] for r in rows]
 
 

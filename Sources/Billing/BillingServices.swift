@@ -24,6 +24,10 @@ public struct BillingServices: Sendable {
     public let cancellations = CancellationRepository()
     public let idempotency = IdempotencyRepository()
     public let jobs = JobRepository()
+    public let outbox = OutboxRepository()
+    public let webhookEndpoints = WebhookEndpointRepository()
+    public let webhookMessages = WebhookMessageRepository()
+    public let emails = EmailRepository()
     public let logger: Logger
 
     public init(database: Database, acquirers: AcquirerRegistry, acquiringLog: PostgresAcquiringLog, clock: BillingClock = .system, refundPolicy: RefundPolicy = .prorated, renewalTerms: RenewalTerms = .standard, logger: Logger) {

@@ -22,7 +22,7 @@ public struct CheckoutService: Sendable {
     /// Returns the viewer's open invoice for this plan, or creates one. An open invoice for
     /// another plan, or one too old to be paid, is abandoned first, unless a payment for it is
     /// already under way.
-    public func checkout(userID: UUID, planIDOrCode: String, email: String?, on connection: PostgresConnection, journal: inout Journal) async throws -> Outcome {
+    public func checkout(userID: UUID, planIDOrCode: String, email: String?, language: Language? = nil, on connection: PostgresConnection, journal: inout Journal) async throws -> Outcome {
         let now = services.clock.now()
         let actor = "user:\(userID.lowercased)"
         // One checkout per viewer at a time: the second waits here and then sees the first's invoice.
@@ -39,7 +39,7 @@ public struct CheckoutService: Sendable {
         if var lapsed = current, try await SubscriptionLapse(services: services).expire(&lapsed, actor: actor, on: connection, journal: &journal) {
             current = nil
         }
-                try await services.customers.upsert(userID: userID, email: email, on: connection)
+                try await services.customers.upsert(userID: userID, email: email, language: language, on: connection)
         if let current, current.status != .pending {
             throw BillingError.alreadySubscribed(status: current.status, until: current.currentPeriod?.end)
         }

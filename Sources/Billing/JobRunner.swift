@@ -100,6 +100,7 @@ public struct JobRunner: Sendable {
             case .renewal: outcome = try await renewals.renew(subscriptionID: key.id, periodEnd: key.periodEnd)
             case .dunningRetry: outcome = try await renewals.retry(invoiceID: key.id, failures: key.number)
             case .expiry: outcome = try await renewals.enforceDeadline(subscriptionID: key.id, periodEnd: key.periodEnd)
+            case .renewalNotice: outcome = try await renewals.announce(subscriptionID: key.id, periodEnd: key.periodEnd)
             }
             Counter(label: "movix_jobs_total", dimensions: [("kind", job.kind.rawValue), ("outcome", outcome == .done ? "done" : "postponed")]).increment()
             guard case .runAgain(let at) = outcome else { return job.id }

@@ -88,7 +88,7 @@ struct PaymentLedger: Sendable {
             services.logger.error("money taken that does not fit its invoice; refunding it in full", metadata: [
                 "transaction": "\(attempt.transactionID)", "invoice": "\(report.invoiceID ?? "-")", "reason": "\(reason.rawValue)",
             ])
-            journal.enqueueEvent(type: "payment.unmatched", aggregateID: locked?.invoice.subscriptionID ?? attempt.id, payload: EventPayload.attempt(attempt, reason: reason))
+            journal.enqueue(.paymentUnmatched, .payment(attempt, reason: reason), at: services.clock.now())
             Counter(label: "movix_payments_total", dimensions: [("outcome", "refunded_" + reason.rawValue)]).increment()
             // Whatever was refunded already (at the acquirer, before this Pay reached us) is not refunded twice.
             let refund = try await refundEngine.openRemainder(of: attempt, reason: reason, actor: actor, on: connection, journal: &journal)
@@ -132,7 +132,7 @@ struct PaymentLedger: Sendable {
         open.failure = decline
         try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal, always: true)
         if transition.isMove || !alreadyShown {
-            journal.enqueueEvent(type: "invoice.payment_failed", aggregateID: open.subscriptionID, payload: EventPayload.invoice(open))
+            journal.enqueue(.invoicePaymentFailed, .invoice(open, card: attempt.card), at: services.clock.now())
         }
         if transition.isMove, open.kind == .renewal {
             try await scheduleDunning(of: open, decline: decline, on: connection, journal: &journal)
@@ -222,11 +222,11 @@ struct PaymentLedger: Sendable {
         invoice.paymentMethodID = try await services.payments.recordPayment(invoice, subscription: extended ? subscription : nil, card: card, on: connection)
 
         journal.recordTransition(entity: "invoice", id: invoice.id, from: from.rawValue, to: to.rawValue, event: InvoiceEvent.paymentSucceeded.rawValue, actor: actor)
-        journal.enqueueEvent(type: "invoice.paid", aggregateID: invoice.subscriptionID, payload: EventPayload.invoice(invoice))
+        journal.enqueue(.invoicePaid, .invoice(invoice, card: attempt.card), at: services.clock.now())
         Counter(label: "movix_payments_total", dimensions: [("outcome", "paid")]).increment()
         guard checksCard else { return [] }
         // The card is saved (and now the default that renewals charge); the ruble goes back.
-        if card != nil { journal.enqueueEvent(type: "payment_method.updated", aggregateID: invoice.subscriptionID, payload: EventPayload.invoice(invoice)) }
+        if card != nil { journal.enqueue(.paymentMethodUpdated, .invoice(invoice, card: attempt.card), at: services.clock.now()) }
         let refund = try await refundEngine.open(
             for: attempt, amount: attempt.amount, reason: .cardCheck, comment: nil, actor: actor, cancellationID: nil, on: connection, journal: &journal
         )
@@ -261,10 +261,9 @@ struct PaymentLedger: Sendable {
         subscription.currentPeriod = BillingPeriod(start: start, end: bought.end)
         subscription.graceUntil = nil
         invoice.period = bought
-        journal.schedule(.renewal, key: JobKey(subscriptionID: subscription.id, periodEnd: bought.end), at: services.renewalTerms.chargeAt(periodEnd: bought.end))
+        journal.scheduleRenewal(of: subscription.id, periodEnd: bought.end, terms: services.renewalTerms)
         journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
-        let type = event == .activate ? "subscription.activated" : "subscription.renewed"
-        journal.enqueueEvent(type: type, aggregateID: subscription.id, payload: EventPayload.subscription(subscription))
+        journal.enqueue(event == .activate ? .subscriptionActivated : .subscriptionRenewed, .subscription(subscription), at: services.clock.now())
         return true
     }
 

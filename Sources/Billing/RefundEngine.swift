@@ -65,12 +65,7 @@ public struct RefundEngine: Sendable {
 
     /// A refund id that only this invoice and key produce (SHA-256, shaped as a UUID).
     static func refundID(invoiceID: UUID, idempotencyKey: String) -> UUID {
-        let digest = Array(SHA256.hash(data: Data("refund/\(invoiceID.lowercased)/\(idempotencyKey)".utf8)))
-        var bytes = Array(digest.prefix(16))
-        bytes[6] = (bytes[6] & 0x0F) | 0x50 // version 5 layout, as a name-based UUID
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        UUID(named: "refund/\(invoiceID.lowercased)/\(idempotencyKey)")
     }
 
     /// Sends a refund to the acquirer and records the answer. Called again for a refund whose
@@ -140,7 +135,7 @@ public struct RefundEngine: Sendable {
                         locked.failureMessage = message
                         try await services.refunds.update(locked, on: connection)
                         journal.recordTransition(entity: "refund", id: locked.id, from: RefundStatus.refunded.rawValue, to: RefundStatus.failed.rawValue, event: "answer_refused_after_notification", actor: actor)
-                        journal.enqueueEvent(type: "refund.failed", aggregateID: locked.invoiceID ?? locked.attemptID, payload: EventPayload.refund(locked))
+                        journal.enqueue(.refundFailed, .refund(locked), at: services.clock.now())
                         try await recordMadeAtAcquirer(amount: locked.amount, acquirerRefundID: other, attemptID: locked.attemptID, invoiceID: locked.invoiceID, acquirer: locked.acquirer, actor: actor, on: connection, journal: &journal)
                         return
                     }
@@ -204,7 +199,7 @@ public struct RefundEngine: Sendable {
         )
         try await services.refunds.insert(refund, on: connection)
         journal.recordTransition(entity: "refund", id: refund.id, from: nil, to: refund.status.rawValue, event: RefundEvent.succeeded.rawValue, actor: actor)
-        journal.enqueueEvent(type: "refund.succeeded", aggregateID: invoiceID ?? attemptID, payload: EventPayload.refund(refund))
+        journal.enqueue(.refundSucceeded, .refund(refund), at: now)
     }
 
     /// Applies an outcome to a locked refund; a repeat changes nothing.
@@ -215,6 +210,6 @@ public struct RefundEngine: Sendable {
         refund.failureMessage = failureMessage
         refund.settledAt = services.clock.now()
         journal.recordTransition(entity: "refund", id: refund.id, from: from.rawValue, to: to.rawValue, event: event.rawValue, actor: actor)
-        journal.enqueueEvent(type: to == .refunded ? "refund.succeeded" : "refund.failed", aggregateID: refund.invoiceID ?? refund.attemptID, payload: EventPayload.refund(refund))
+        journal.enqueue(to == .refunded ? .refundSucceeded : .refundFailed, .refund(refund), at: refund.settledAt ?? services.clock.now())
     }
 }

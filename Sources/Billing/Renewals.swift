@@ -35,6 +35,25 @@ public struct Renewals: Sendable {
         case settle(Invoice)
     }
 
+    /// The notice job of the period ending at `periodEnd`: tells the viewer when the renewal is
+    /// charged, how much and to which card (`subscription.renewal_upcoming`, which mails them),
+    /// if it is still to come.
+    public func announce(subscriptionID: UUID, periodEnd: Date) async throws -> Outcome {
+        try await services.database.journaledTransaction { connection, journal in
+            let now = services.clock.now()
+            let chargeAt = services.renewalTerms.chargeAt(periodEnd: periodEnd)
+            guard now < chargeAt,
+                  let subscription = try await services.subscriptions.lock(id: subscriptionID, on: connection),
+                  subscription.status == .active, subscription.autoRenew, !subscription.cancelAtPeriodEnd,
+                  let period = subscription.currentPeriod, JobKey(subscriptionID: subscriptionID, periodEnd: periodEnd).names(periodEnd: period.end),
+                  let plan = try await services.plans.plan(id: subscription.planID, on: connection)
+            else { return .done }
+            let card = try await services.paymentMethods.cards(userID: subscription.userID, on: connection).first
+            journal.enqueue(.subscriptionRenewalUpcoming, .renewalUpcoming(subscription, chargeAt: chargeAt, amount: plan.price, card: card), at: now)
+            return .done
+        }
+    }
+
     /// The renewal job of the period ending at `periodEnd`: issues the next period's invoice and
     /// charges the saved card.
     public func renew(subscriptionID: UUID, periodEnd: Date) async throws -> Outcome {
@@ -73,7 +92,7 @@ public struct Renewals: Sendable {
             try await services.subscriptions.update(subscription, on: connection)
             journal.schedule(.expiry, key: JobKey(subscriptionID: subscription.id, periodEnd: period.end), at: period.end)
             guard let card else {
-                journal.enqueueEvent(type: "invoice.payment_failed", aggregateID: subscription.id, payload: EventPayload.invoice(invoice))
+                journal.enqueue(.invoicePaymentFailed, .invoice(invoice, card: nil), at: services.clock.now())
                 return .nothing
             }
             try await PaymentLedger(services: services).chargeStarted(invoice: &invoice, actor: Self.actor, on: connection, journal: &journal)
@@ -153,7 +172,7 @@ public struct Renewals: Sendable {
                     subscription.status = to
                     try await services.subscriptions.update(subscription, on: connection)
                     journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.renewalFailed.rawValue, actor: Self.actor)
-                    journal.enqueueEvent(type: "subscription.past_due", aggregateID: subscription.id, payload: EventPayload.subscription(subscription))
+                    journal.enqueue(.subscriptionPastDue, .subscription(subscription), at: services.clock.now())
                 }
                 return .runAgain(at: accessEnd)
             }

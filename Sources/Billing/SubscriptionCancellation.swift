@@ -124,7 +124,7 @@ public struct SubscriptionCancellation: Sendable {
             subscription.currentPeriod = BillingPeriod(start: period.start, end: max(period.start, cancellation.accessUntil))
             try await services.subscriptions.update(subscription, on: connection)
             journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.cancel.rawValue, actor: actor)
-            journal.enqueueEvent(type: "subscription.canceled", aggregateID: subscription.id, payload: EventPayload.canceled(subscription, cancellation))
+            journal.enqueue(.subscriptionCanceled, .canceled(subscription, cancellation), at: cancellation.requestedAt)
             if var renewal = openInvoice, renewal.kind == .renewal, renewal.subscriptionID == subscription.id {
                 _ = try await PaymentLedger(services: services).abandon(&renewal, actor: actor, on: connection, journal: &journal)
             }
@@ -170,7 +170,7 @@ public struct SubscriptionCancellation: Sendable {
             try await services.subscriptions.update(subscription, on: connection)
             try await services.cancellations.markResumed(cancellation.id, at: now, on: connection)
             journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.resume.rawValue, actor: actor)
-            journal.enqueueEvent(type: "subscription.resumed", aggregateID: subscription.id, payload: EventPayload.subscription(subscription))
+            journal.enqueue(.subscriptionResumed, .subscription(subscription), at: now)
             scheduleRenewal(of: subscription, journal: &journal)
             return try await standing(of: subscription, at: now, on: connection)
         }
@@ -211,7 +211,7 @@ public struct SubscriptionCancellation: Sendable {
     /// auto-renew off); whether it charges is decided when it runs.
     private func scheduleRenewal(of subscription: Subscription, journal: inout Journal) {
         guard let end = subscription.currentPeriod?.end else { return }
-        journal.schedule(.renewal, key: JobKey(subscriptionID: subscription.id, periodEnd: end), at: services.renewalTerms.chargeAt(periodEnd: end))
+        journal.scheduleRenewal(of: subscription.id, periodEnd: end, terms: services.renewalTerms)
     }
 
     /// Opens new refunds for what a cancellation still owes after the acquirer refused its

@@ -16,7 +16,7 @@ struct SubscriptionLapse: Sendable {
         subscription.status = to
         try await services.subscriptions.update(subscription, on: connection)
         journal.recordTransition(entity: "subscription", id: subscription.id, from: from.rawValue, to: to.rawValue, event: SubscriptionEvent.expire.rawValue, actor: actor)
-        journal.enqueueEvent(type: "subscription.expired", aggregateID: subscription.id, payload: EventPayload.subscription(subscription))
+        journal.enqueue(.subscriptionExpired, .subscription(subscription), at: services.clock.now())
         return true
     }
 

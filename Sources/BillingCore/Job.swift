@@ -29,10 +29,12 @@ public enum JobKind: String, Hashable, Sendable, CaseIterable {
     case dunningRetry = "dunning_retry"
     /// End access whose grace is over.
     case expiry
+    /// Tell the viewer a renewal is coming (`RenewalTerms.notice` before its charge).
+    case renewalNotice = "renewal_notice"
 }
 
-/// What a job is about, as its key: a subscription and the end of the period it renews or
-/// closes (`renewal`, `expiry`), or a renewal invoice and how many charges of it failed
+/// What a job is about, as its key: a subscription and the end of the period it renews, closes or
+/// announces (`renewal`, `expiry`, `renewal_notice`), or a renewal invoice and how many charges of it failed
 /// (`dunning_retry`). Written `<uuid>/<number>`, so the key itself tells which work it is.
 public struct JobKey: Hashable, Sendable, CustomStringConvertible {
     public var id: UUID

@@ -16,10 +16,16 @@ public struct Journal: Sendable {
         public var actor: String
     }
 
-    /// An event for the outbox; `payload` is a JSON object.
+    /// An event for the outbox; `payload` is its snapshot, a JSON object (docs/events.md).
     public struct Event: Sendable, Equatable {
-        public var type: String
+        public var type: EventType
+        /// The entity the event is about (a subscription, an invoice, a payment).
         public var aggregateID: UUID
+        /// The subscription whose events are delivered in order; nil lets the outbox take it
+        /// from the invoice `aggregateID` names (refunds know their invoice, not its subscription).
+        public var subscriptionID: UUID?
+        public var userID: UUID?
+        public var occurredAt: Date
         public var payload: String
     }
 
@@ -43,8 +49,8 @@ public struct Journal: Sendable {
         transitions.append(Transition(entity: entity, id: id, from: from, to: to, event: event, actor: actor))
     }
 
-    public mutating func enqueueEvent(type: String, aggregateID: UUID, payload: String) {
-        events.append(Event(type: type, aggregateID: aggregateID, payload: payload))
+    public mutating func enqueueEvent(_ type: EventType, aggregateID: UUID, subscriptionID: UUID?, userID: UUID?, at occurredAt: Date, payload: String) {
+        events.append(Event(type: type, aggregateID: aggregateID, subscriptionID: subscriptionID, userID: userID, occurredAt: occurredAt, payload: payload))
     }
 
     public mutating func log(_ entry: AcquiringLogEntry) {

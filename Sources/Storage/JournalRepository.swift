@@ -2,9 +2,12 @@ import BillingCore
 import PostgresNIO
 
 /// Writes a `Journal` into `state_transitions`, `outbox_events`, `acquiring_log` and `jobs` with a single
-/// statement: a payment notification then costs one round trip for all its records, not five.
+/// statement (and wakes the event publisher): a payment notification then costs one round trip for all its records, not five.
 public struct JournalRepository: Sendable {
     public init() {}
+
+    /// The LISTEN/NOTIFY channel that says events were committed.
+    public static let eventsChannel = "movix_events"
 
     public func write(_ journal: Journal, on connection: PostgresConnection) async throws {
         guard !journal.isEmpty else { return }
@@ -18,10 +21,21 @@ public struct JournalRepository: Sendable {
             inserts.append("INSERT INTO state_transitions (entity, entity_id, from_state, to_state, event, actor) VALUES \(rows.joined(separator: ", "))")
         }
         if !journal.events.isEmpty {
-            let rows = try journal.events.map { event in
-                try bindings.row(event.type, event.aggregateID, event.payload, casts: [2: "jsonb"])
+            let rows = try journal.events.enumerated().map { index, event in
+                try bindings.row(
+                    index, event.type.rawValue, event.aggregateID, event.subscriptionID, event.userID, event.occurredAt, event.payload,
+                    casts: [0: "integer", 2: "uuid", 3: "uuid", 4: "uuid", 5: "timestamptz", 6: "jsonb"]
+                )
             }
-            inserts.append("INSERT INTO outbox_events (type, aggregate_id, payload) VALUES \(rows.joined(separator: ", "))")
+            // A refund knows its invoice, not its subscription or viewer: they come from the invoice.
+            // Ordered, so the events of one transaction are published in the order they happened.
+            inserts.append("""
+                INSERT INTO outbox_events (type, aggregate_id, subscription_id, user_id, occurred_at, schema_version, payload)
+                SELECT v.type, v.aggregate_id, coalesce(v.subscription_id, i.subscription_id), coalesce(v.user_id, i.user_id), v.occurred_at, \(EventType.schemaVersion), v.payload
+                FROM (VALUES \(rows.joined(separator: ", "))) AS v (n, type, aggregate_id, subscription_id, user_id, occurred_at, payload)
+                LEFT JOIN invoices i ON i.id = v.aggregate_id
+                ORDER BY v.n
+                """)
         }
         if !journal.acquiringLog.isEmpty {
             let rows = try journal.acquiringLog.map { entry in
@@ -45,7 +59,9 @@ public struct JournalRepository: Sendable {
         }
         // Data-modifying CTEs all run, in one statement, whatever the final SELECT reads.
         let ctes = inserts.enumerated().map { "write\($0.offset) AS (\($0.element))" }.joined(separator: ",\n")
-        let sql = "WITH \(ctes)\nSELECT 1"
+        // The publisher listens: a commit with events wakes it at once (NOTIFY is sent on commit).
+        let result = journal.events.isEmpty ? "SELECT 1" : "SELECT pg_notify('\(Self.eventsChannel)', '')"
+        let sql = "WITH \(ctes)\n\(result)"
         try await connection.run(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: connection.logger)
     }
 }

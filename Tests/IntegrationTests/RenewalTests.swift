@@ -54,16 +54,6 @@ struct RenewalTests {
         }
     }
 
-    /// Whether `condition` comes true within 10 s, asked every 50 ms: for what a notification or
-    /// a refund settles a moment after the call that started it.
-    func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<200 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
-
     /// Runs what is due, then waits until the viewer's renewal charges have their outcome: on a
     /// loaded machine a charge's answer can miss our 2 s timeout, and its notification then
     /// settles it a moment later.

@@ -1,6 +1,6 @@
 """Entry point of scripts/chaos and scripts/schemathesis (see docs/reliability.md).
 
-    python3 e2e/chaos/run.py [--only kill9,postgres,faults,worker_kill9,schemathesis] [--skip-schemathesis]
+    python3 e2e/chaos/run.py [--only kill9,postgres,faults,worker_kill9,events_kill9,schemathesis] [--skip-schemathesis]
                              [--strict-fail-fast] [--write-docs] [--keep] [--serve SECONDS]
 
 Starts its own PostgreSQL, `movix-billing sandbox` and `movix-billing serve` (a private copy of
@@ -31,7 +31,7 @@ from stack import ROOT, Stack, log, private_binary  # noqa: E402
 RESULTS_DIR = ROOT / ".data" / "chaos"
 DOC = ROOT / "docs" / "reliability.md"
 BEGIN, END = "<!-- chaos:figures:begin -->", "<!-- chaos:figures:end -->"
-ALL = ["kill9", "postgres", "faults", "worker_kill9", "schemathesis"]
+ALL = ["kill9", "postgres", "faults", "worker_kill9", "events_kill9", "schemathesis"]
 
 
 def _interrupted(signum, frame):
@@ -103,6 +103,8 @@ def main() -> int:
                                                              batch=env_int("CHAOS_WORKER_BATCH_SIZE", 16),
                                                              latency_ms=env_int("CHAOS_WORKER_API_LATENCY_MS", 200),
                                                              notification_delay_ms=env_int("CHAOS_WORKER_NOTIFICATION_DELAY_MS", 8000)),
+            "events_kill9": lambda: sc.scenario_events_kill9(st, subscriptions=env_int("CHAOS_EVENT_SUBSCRIPTIONS", 100),
+                                                             rounds=env_int("CHAOS_EVENT_ROUNDS", 10)),
             "schemathesis": lambda: run_schemathesis(st.api_base, RESULTS_DIR / "schemathesis", st.workdir / "schemathesis",
                                                      max_time=env_int("CHAOS_SCHEMATHESIS_SECONDS", 55),
                                                      max_examples=env_int("CHAOS_SCHEMATHESIS_EXAMPLES", 30)),

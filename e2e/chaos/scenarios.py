@@ -151,7 +151,7 @@ def books(st: Stack, invoices: list[dict], *, double_charges_allowed: bool = Fal
     rows = st.sql("""
         SELECT i.id, i.status,
           (SELECT count(*) FROM state_transitions t WHERE t.entity = 'invoice' AND t.entity_id = i.id AND t.to_state = 'paid'),
-          (SELECT count(*) FROM outbox_events o WHERE o.type = 'invoice.paid' AND o.payload->>'invoice_id' = i.id::text),
+          (SELECT count(*) FROM outbox_events o WHERE o.type = 'invoice.paid' AND o.payload->'invoice'->>'id' = i.id::text),
           (SELECT count(*) FROM outbox_events o WHERE o.type = 'subscription.activated' AND o.aggregate_id = i.subscription_id),
           (SELECT count(*) FROM state_transitions t WHERE t.entity = 'subscription' AND t.entity_id = i.subscription_id AND t.to_state = 'active'),
           (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = i.id AND a.status = 'succeeded'),
@@ -795,7 +795,7 @@ def scenario_worker_kill9(st: Stack, n: int = 300, batch: int = 16, lease: str =
           (SELECT count(*) FROM payment_attempts a WHERE a.invoice_id = r.id AND a.status = 'succeeded'),
           (SELECT count(*) FROM refunds f JOIN invoices x ON x.id = f.invoice_id WHERE x.subscription_id = s.id),
           (SELECT count(*) FROM state_transitions t WHERE t.entity = 'invoice' AND t.entity_id = r.id AND t.to_state = 'paid'),
-          (SELECT count(*) FROM outbox_events o WHERE o.type = 'invoice.paid' AND o.payload->>'invoice_id' = r.id::text),
+          (SELECT count(*) FROM outbox_events o WHERE o.type = 'invoice.paid' AND o.payload->'invoice'->>'id' = r.id::text),
           (SELECT count(DISTINCT l.transaction_id) FROM acquiring_log l
              WHERE l.direction = 'notification' AND l.operation = 'check' AND l.invoice_id = r.id::text),
           (SELECT count(DISTINCT l.transaction_id) FROM acquiring_log l
@@ -897,3 +897,137 @@ def scenario_worker_kill9(st: Stack, n: int = 300, batch: int = 16, lease: str =
     log(f"  renewal invoices {dict(statuses)}; paid by {dict(paid_by)} (those held at the kill: {dict(held_paid_by)}); job claims {result['job_claims']}; "
         f"tokens/charge requests logged {result['charge_requests_logged']}; audit {result['audit']}")
     return result
+
+
+class _Receiver:
+    """A webhook receiver on a free loopback port: records every delivery (event id, subscription,
+    round, arrival) and answers 200 after `delay` seconds, so deliveries are in flight at a kill."""
+
+    def __init__(self, delay: float = 0.005):
+        import http.server
+        received = self.received = []
+        lock = self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                time.sleep(delay)
+                try:
+                    event = __import__("json").loads(body)
+                    entry = (self.headers.get("Movix-Event-Id"), event.get("subscription_id"), event.get("data", {}).get("round"),
+                             event.get("sequence"))
+                except ValueError:
+                    entry = (self.headers.get("Movix-Event-Id"), None, None, None)
+                with lock:
+                    received.append(entry)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def snapshot(self) -> list:
+        with self.lock:
+            return list(self.received)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def scenario_events_kill9(st: Stack, subscriptions: int = 100, rounds: int = 10, lease: str = "3s", kill_at: float = 1 / 3,
+                          finish_timeout: float = 120, stop_timeout: float = 30) -> dict:
+    """A worker killed (SIGKILL) mid-delivery, another started: nothing lost, nothing out of order.
+
+    `subscriptions` x `rounds` events are committed (round r of every subscription before round
+    r + 1) for an endpoint that takes everything; a worker delivers them and gets SIGKILL once about
+    `kill_at` have arrived; a second worker finishes. Then: every event arrived at least once (a
+    delivery the first worker made but had not recorded comes again: at least once), and each
+    subscription's events arrived in order: the rounds as they arrived never go back."""
+    n = subscriptions * rounds
+    log(f"scenario 5: kill -9 of the worker mid-delivery over {n} events ({subscriptions} subscriptions x {rounds}, lease {lease})")
+    violations: list[str] = []
+    result: dict = {"events": n, "lease": lease}
+    receiver = _Receiver()
+    try:
+        answer = requests.post(f"{st.api_base}/internal/v1/webhook-endpoints", json={"url": receiver.url, "event_types": ["*"]},
+                               headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"}, timeout=10)
+        if answer.status_code != 201:
+            return {**result, "violations": [f"endpoint registration answered {answer.status_code}: {answer.text[:200]}"]}
+        endpoint_id = answer.json()["id"]
+        subs = [str(uuid.uuid4()) for _ in range(subscriptions)]
+        st.sql("""
+            INSERT INTO outbox_events (type, aggregate_id, subscription_id, user_id, occurred_at, schema_version, payload)
+            SELECT 'subscription.renewed', s::uuid, s::uuid, s::uuid, now(), 1, jsonb_build_object('round', r)
+            FROM generate_series(0, :'p2'::int - 1) AS r, unnest(:'p1'::text[]) AS s ORDER BY r, s""", _array(subs), str(rounds))
+        settings = {"MOVIX_WORKER_LEASE": lease, "MOVIX_WEBHOOK_CONCURRENCY": "8",
+                    "MOVIX_LOG_LEVEL": os.environ.get("CHAOS_WORKER_LOG_LEVEL", "info")}
+        target = max(1, round(n * kill_at))
+        t_start = time.monotonic()
+        first = st.start_worker("events-worker-1", **settings)
+        while time.monotonic() < t_start + 60 and first.poll() is None and len(receiver.snapshot()) < target:
+            time.sleep(0.01)
+        if first.poll() is not None:
+            return {**result, "violations": [f"the first worker exited ({first.returncode}) before the kill: "
+                                             + st._tail(st.workdir / "events-worker-1.log", 10)]}
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+        at_kill = len(receiver.snapshot())
+        leased = int(st.sql("""
+            SELECT count(*) FROM webhook_messages WHERE endpoint_id = :'p1'::uuid AND delivered_at IS NULL AND leased_until > now()""",
+            endpoint_id)[0][0])
+        log(f"  kill -9 {first.pid} {time.monotonic() - t_start:.1f} s after its start: {at_kill}/{n} received, {leased} messages leased")
+        result["at_kill"] = {"received": at_kill, "leased": leased}
+        if leased == 0:
+            violations.append(f"the kill did not land mid-delivery (no message leased; {at_kill}/{n} received)")
+
+        second = st.start_worker("events-worker-2", **settings)
+        t_second = time.monotonic()
+        expected = {s for s in subs}
+        while time.monotonic() < t_second + finish_timeout and second.poll() is None:
+            if len({e[0] for e in receiver.snapshot()}) >= n:
+                break
+            time.sleep(0.1)
+        time.sleep(1)  # anything more (a duplicate) arrives now
+        received = receiver.snapshot()
+        t_done = time.monotonic()
+        second.send_signal(signal.SIGTERM)
+        try:
+            rc = second.wait(timeout=stop_timeout)
+            if rc != 0:
+                violations.append(f"the second worker exited {rc} after SIGTERM")
+        except subprocess.TimeoutExpired:
+            violations.append(f"the second worker did not exit within {stop_timeout:.0f} s of SIGTERM")
+
+        ids = [e[0] for e in received]
+        unique = set(ids)
+        if len(unique) != n:
+            violations.append(f"{len(unique)} of {n} events arrived")
+        by_sub: dict = {}
+        for _, sub, rnd, _seq in received:
+            by_sub.setdefault(sub, []).append(rnd)
+        if set(by_sub) != expected:
+            violations.append(f"events arrived for {len(set(by_sub) & expected)} of {subscriptions} subscriptions")
+        out_of_order = {s: r for s, r in by_sub.items() if any(b < a for a, b in zip(r, r[1:]))}
+        if out_of_order:
+            violations.append(f"{len(out_of_order)} subscriptions got events out of order, e.g. {next(iter(out_of_order.items()))}")
+        undelivered = int(st.sql("SELECT count(*) FROM webhook_messages WHERE endpoint_id = :'p1'::uuid AND delivered_at IS NULL",
+                                 endpoint_id)[0][0])
+        if undelivered:
+            violations.append(f"{undelivered} messages not marked delivered")
+        duplicates = len(ids) - len(unique)
+        log(f"  all {len(unique)}/{n} events received {t_done - t_second:.1f} s after the second worker started; "
+            f"{duplicates} delivered twice (at least once), {len(out_of_order)} subscriptions out of order")
+        result.update({"received": len(unique), "duplicates": duplicates, "second_worker_s": round(t_done - t_second, 1),
+                       "out_of_order": len(out_of_order), "undelivered": undelivered})
+        # Nothing of this endpoint for the scenarios after this one.
+        requests.delete(f"{st.api_base}/internal/v1/webhook-endpoints/{endpoint_id}", headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"}, timeout=10)
+    finally:
+        receiver.close()
+    return {**result, "violations": violations}

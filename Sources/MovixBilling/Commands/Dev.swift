@@ -34,6 +34,16 @@ struct Dev: AsyncParsableCommand {
             environment[name] = value
         }
 
+        let mailSink = environment["MOVIX_SMTP_URL"]?.isEmpty ?? true ? DevMailSink.start(
+            port: try bootstrapSettings.port("MOVIX_DEV_SMTP_PORT", default: 2525),
+            directory: (bootstrapSettings.optional("MOVIX_DATA_DIR") ?? ".data") + "/mail"
+        ) : nil
+        if let mailSink { environment["MOVIX_SMTP_URL"] = mailSink.url }
+        let mailLine = mailSink.map { "\($0.directory)/*.eml (SMTP sink on port \($0.port)); the demo page links the last one" }
+            ?? (environment["MOVIX_SMTP_URL"]?.isEmpty ?? true ? "queued, not sent (no MOVIX_SMTP_URL)" : "sent through MOVIX_SMTP_URL")
+        if environment["MOVIX_MAIL_FROM"]?.isEmpty ?? true { environment["MOVIX_MAIL_FROM"] = "Movix <billing@movix.test>" }
+        defer { mailSink?.stop() }
+
         var cluster: LocalPostgresCluster?
         if environment["DATABASE_URL"]?.isEmpty ?? true {
             let dataDirectory = bootstrapSettings.optional("MOVIX_DATA_DIR") ?? ".data"
@@ -68,8 +78,9 @@ struct Dev: AsyncParsableCommand {
             databaseConfiguration = try settings.databaseConfiguration()
             serving = try settings.servingDatabase()
         } catch {
-            // exit() skips the defer above: the cluster this run started must not outlive it.
+            // exit() skips the defers above: what this run started must not outlive it.
             try? cluster?.stop()
+            mailSink?.stop()
             exitWithConfigurationError(error)
         }
 
@@ -78,25 +89,23 @@ struct Dev: AsyncParsableCommand {
         let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
         let (client, database) = serving.connect(logger: logger)
         let clock = clockControl?.billingClock ?? .system
-        let (workerClient, worker, runner) = try settings.worker(beside: server, clock: clock, logger: logger)
+        let worker = try await settings.worker(beside: server, clock: clock, logger: logger)
         let api = try await buildApplication(
             configuration: server, database: database,
             httpClient: .shared, metricsRegistry: registry, clock: clock, clockControl: clockControl,
-            onClockAdvance: { await runner.runWhatBecameDue() }, logger: logger,
-            onServerRunning: { Self.printBanner(server: server, sandboxPort: sandbox.port, token: token) }
+            onClockAdvance: { await worker.runner.runWhatBecameDue() }, logger: logger,
+            onServerRunning: { Self.printBanner(server: server, sandboxPort: sandbox.port, token: token, mail: mailLine) }
         )
         let services = ServiceGroup(configuration: .init(
-            services: [
-                .init(service: client), .init(service: workerClient), .init(service: buildSandboxApplication(configuration: sandbox, logger: logger)),
-                .init(service: api), .init(service: worker),
-            ],
+            services: [.init(service: client), .init(service: buildSandboxApplication(configuration: sandbox, logger: logger)), .init(service: api)] + worker.services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
         try await services.run()
+        await worker.shutdown()
     }
 
-    private static func printBanner(server: ServerConfiguration, sandboxPort: Int, token: String) {
+    private static func printBanner(server: ServerConfiguration, sandboxPort: Int, token: String, mail: String) {
         say("""
 
             Movix Billing is running (development mode). Ctrl-C stops everything.
@@ -105,6 +114,7 @@ struct Dev: AsyncParsableCommand {
               API:                 \(server.publicURL)/v1/plans
               OpenAPI:             \(server.publicURL)/openapi.yaml
               Sandbox acquirer:    http://127.0.0.1:\(sandboxPort)
+              Mail sent:           \(mail)
               Demo user:           \(demoUserID.uuidString.lowercased())
               Demo token:          \(token)
 

@@ -31,24 +31,24 @@ struct Serve: AsyncParsableCommand {
         try await requireMigrated(databaseConfiguration, logger: logger)
 
         let clock = clockControl?.billingClock ?? .system
-        let inProcessWorker: (PostgresClient, WorkerService, JobRunner)?
+        let inProcessWorker: WorkerParts?
         do {
-            inProcessWorker = withWorker ? try settings.worker(beside: server, clock: clock, logger: logger) : nil
+            inProcessWorker = withWorker ? try await settings.worker(beside: server, clock: clock, logger: logger) : nil
         } catch { exitWithConfigurationError(error) }
 
         let (client, database) = serving.connect(logger: logger)
         let app = try await buildApplication(
             configuration: server, database: database,
             httpClient: .shared, metricsRegistry: registry, clock: clock, clockControl: clockControl,
-            onClockAdvance: { await inProcessWorker?.2.runWhatBecameDue() }, logger: logger
+            onClockAdvance: { await inProcessWorker?.runner.runWhatBecameDue() }, logger: logger
         )
-        let workerServices: [ServiceGroupConfiguration.ServiceConfiguration] = inProcessWorker.map { [.init(service: $0.0), .init(service: $0.1)] } ?? []
         let services = ServiceGroup(configuration: .init(
-            services: [.init(service: client), .init(service: app)] + workerServices,
+            services: [.init(service: client), .init(service: app)] + (inProcessWorker?.services ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))
         try await services.run()
+        await inProcessWorker?.shutdown()
     }
 }
 

@@ -103,7 +103,12 @@ extension Settings {
         let standard = RenewalTerms.standard
         let lead = try duration("MOVIX_RENEWAL_LEAD", default: .seconds(standard.lead), atMostDays: 30)
         let grace = try duration("MOVIX_GRACE_PERIOD", default: .seconds(standard.dunning.grace), atMostDays: 30)
-        return RenewalTerms(lead: Double(lead.wholeMilliseconds) / 1000, dunning: DunningSchedule(retryDelays: standard.dunning.retryDelays, grace: Double(grace.wholeMilliseconds) / 1000))
+        let notice = try duration("MOVIX_RENEWAL_NOTICE", default: .seconds(standard.notice), atMostDays: 30)
+        return RenewalTerms(
+            lead: Double(lead.wholeMilliseconds) / 1000,
+            dunning: DunningSchedule(retryDelays: standard.dunning.retryDelays, grace: Double(grace.wholeMilliseconds) / 1000),
+            notice: Double(notice.wholeMilliseconds) / 1000
+        )
     }
 
     /// `MOVIX_REFUND_POLICY`: `prorated` (the default) or `none`.

@@ -78,6 +78,8 @@ public func buildRouter(
     let internalAPI = router.group("internal/v1").add(middleware: InternalTokenMiddleware(token: configuration.internalToken))
     EntitlementsController(services: services).addRoutes(to: internalAPI)
     OperatorController(services: services).addRoutes(to: internalAPI)
+    WebhookEndpointsController(services: services).addRoutes(to: internalAPI.group("webhook-endpoints"))
+    EventsController(services: services).addRoutes(to: internalAPI.group("events"))
     if let clockControl { ClockController(clock: clockControl, afterAdvance: onClockAdvance).addRoutes(to: internalAPI) }
 
     WebhooksController(notifications: NotificationService(services: services)).addRoutes(to: router.group("webhooks"))

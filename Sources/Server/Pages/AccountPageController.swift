@@ -19,6 +19,7 @@ struct AccountPageController {
 
     func addRoutes(to group: RouterGroup<BillingRequestContext>) {
         group.get(":user_id", use: page)
+        group.get(":user_id/mail", use: mail)
         group.get(":user_id/cancellation", use: cancellationStatus)
         group.post(":user_id/cancel", use: cancel)
         group.post(":user_id/resume", use: resume)
@@ -37,14 +38,22 @@ struct AccountPageController {
              Dictionary(grouping: try await services.refunds.list(userID: userID, on: connection), by: \.invoiceID),
              !(try await services.paymentMethods.cards(userID: userID, on: connection).isEmpty))
         }
-        let model = AccountPageModel(
+        var model = AccountPageModel(
             standing: standing, plans: plans, invoices: invoices, refunds: refunds, hasCard: hasCard,
             unpaidRenewalURL: standing?.nextCharge?.unpaid.map { links.url(for: $0.id, language: language) }, language: language, now: now,
             note: request.uri.queryParameters.get("note").flatMap(AccountPageModel.Note.init), pageToken: token ?? "", userId: userID.lowercased,
             statusURL: "\(links.publicURL)/account/\(userID.lowercased)/cancellation?t=\(token ?? "")", nonce: securityHeaders.nonce()
         )
+        model.mail = try await MailPreview(services: services, securityHeaders: securityHeaders)
+            .link(userID: userID, url: "\(links.publicURL)/account/\(userID.lowercased)/mail?t=\(token ?? "")")
         guard let html = templates.render(model, withTemplate: "account") else { throw Problem(.internalServerError, type: "internal", title: "Internal error", detail: "The account page template is missing.") }
         return securityHeaders.response(html: html, nonce: model.nonce)
+    }
+
+    /// The last email to the viewer, for the holder of a current account link.
+    @Sendable func mail(_ request: Request, context: BillingRequestContext) async throws -> Response {
+        let userID = try authorizedUser(context, token: request.uri.queryParameters.get("t"))
+        return try await MailPreview(services: services, securityHeaders: securityHeaders).response(userID: userID)
     }
 
     /// The cancellation's live state, which the page polls while a refund is on its way.

@@ -33,6 +33,8 @@ struct AccountPageModel {
     var refundUnderWay: Bool
     var payments: [Payment]
     var hasPayments: Bool
+    /// The last email to the viewer.
+    var mail: MailPreview.Link? = nil
     var pageToken: String
     var userId: String
     /// Sent with the cancel form as its idempotency key: a double submit cancels once.
@@ -145,11 +147,11 @@ struct AccountPageModel {
         payments = invoices.filter { $0.status == .paid }.map { invoice in
             Payment(
                 date: language.dateTime(invoice.paidAt ?? invoice.createdAt), plan: invoice.kind == .cardCheck ? texts["cardCheckTitle"] ?? "" : title(invoice.planID), period: span(invoice.period),
-                amount: PaymentPageController.format(invoice.amount, language), status: invoice.status.rawValue,
+                amount: language.amount(invoice.amount), status: invoice.status.rawValue,
                 statusText: texts[invoice.status.rawValue] ?? invoice.status.rawValue,
                 refunds: (refunds[invoice.id] ?? []).map { refund in
                     let status = refund.status == .created ? RefundStatus.pending.rawValue : refund.status.rawValue
-                    return RefundRow(date: language.dateTime(refund.settledAt ?? refund.createdAt), amount: PaymentPageController.format(refund.amount, language), status: status, statusText: texts["refund_" + status] ?? status)
+                    return RefundRow(date: language.dateTime(refund.settledAt ?? refund.createdAt), amount: language.amount(refund.amount), status: status, statusText: texts["refund_" + status] ?? status)
                 }
             )
         }

@@ -6,7 +6,7 @@ import Foundation
 enum CancellationWording {
     /// The quote before confirming, or what happened after.
     static func sentence(_ terms: CancellationQuote, refundState: CancellationRefundState?, now: Date, language: PageLanguage) -> String {
-        let amount = PaymentPageController.format(terms.refund, language)
+        let amount = language.amount(terms.refund)
         let until = language.dateTime(terms.accessUntil)
         let accessEnded = terms.accessUntil <= now
         let unusedMonths = terms.unusedMonths

@@ -3,14 +3,14 @@ import Foundation
 import Hummingbird
 
 /// The language a page speaks: Russian by default, English on request.
-enum PageLanguage: String, Sendable {
-    case ru, en
+typealias PageLanguage = Language
 
+extension Language {
     /// `?lang=` wins, then the browser's Accept-Language, then Russian.
     init(request: Request) {
         if let requested = request.uri.queryParameters["lang"].flatMap({ PageLanguage(rawValue: String($0)) }) {
             self = requested
-        } else if let accepted = request.headers[.acceptLanguage], accepted.lowercased().hasPrefix("en") {
+        } else if let accepted = request.headers[.acceptLanguage], Language(acceptLanguage: accepted) == .en {
             self = .en
         } else {
             self = .ru
@@ -47,6 +47,8 @@ enum PageLanguage: String, Sendable {
             "other": "English",
             "accountTitle": "Моя подписка Movix",
             "accountLink": "Моя подписка",
+            "mailSent": "Последнее письмо",
+            "mailQueued": "ещё не отправлено",
             "noSubscription": "У вас нет подписки.",
             "period": "Период",
             "autoRenew": "Автопродление",
@@ -107,6 +109,8 @@ enum PageLanguage: String, Sendable {
             "other": "Русский",
             "accountTitle": "My Movix subscription",
             "accountLink": "My subscription",
+            "mailSent": "Last email",
+            "mailQueued": "not sent yet",
             "noSubscription": "You have no subscription.",
             "period": "Period",
             "autoRenew": "Auto-renew",
@@ -143,46 +147,10 @@ enum PageLanguage: String, Sendable {
         }
     }
 
-    /// A plan's name in this language: "Movix Premium, 3 месяца" / "Movix Premium, 3 months".
-    func planTitle(tier: String, months: Int) -> String {
-        let name = "Movix " + tier.prefix(1).uppercased() + tier.dropFirst()
-        switch self {
-        case .en: return "\(name), \(months) \(months == 1 ? "month" : "months")"
-        case .ru: return "\(name), \(months) \(Self.russianPlural(months, one: "месяц", few: "месяца", many: "месяцев"))"
-        }
-    }
-
-    /// The Russian word for a count: 1 месяц, 3 месяца, 6 месяцев, 21 месяц, 12 месяцев.
-    static func russianPlural(_ count: Int, one: String, few: String, many: String) -> String {
-        switch (count % 10, count % 100) {
-        case (1, let tens) where tens != 11: one
-        case (2...4, let tens) where !(12...14).contains(tens): few
-        default: many
-        }
-    }
-
     /// Why a payment was declined, for this page's reader: the acquirer's own cardholder message
     /// is Russian, so English pages take the text for its reason code instead.
     func declineMessage(_ decline: Decline) -> String {
         self == .ru ? decline.message : DeclineReason.forCode(decline.code).english
-    }
-
-    /// A date as people read it: "27 декабря 2026" / "27 December 2026" (UTC).
-    func date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: self == .ru ? "ru_RU" : "en_GB")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.setLocalizedDateFormatFromTemplate("d MMMM yyyy")
-        return formatter.string(from: date)
-    }
-
-    /// A moment as people read it, to the minute: "15 мая 2026 г., 12:00 UTC" / "15 May 2026, 12:00 UTC".
-    func dateTime(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: self == .ru ? "ru_RU" : "en_GB")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.setLocalizedDateFormatFromTemplate("d MMMM yyyy HH:mm")
-        return formatter.string(from: date) + " UTC"
     }
 
     /// The other language, for the switch link.

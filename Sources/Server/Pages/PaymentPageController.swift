@@ -59,7 +59,7 @@ struct PaymentPageController {
         let model = PaymentPageModel(
             lang: language.rawValue, otherLang: language.other.rawValue, texts: language.texts,
             planTitle: checksCard ? language.texts["cardCheckTitle"] ?? "" : plan.map { language.planTitle(tier: $0.tier, months: $0.periodMonths) } ?? "",
-            amount: Self.format(invoice.amount, language), note: checksCard ? language.texts["cardCheckNote"] ?? "" : "",
+            amount: language.amount(invoice.amount), note: checksCard ? language.texts["cardCheckNote"] ?? "" : "",
             status: display.rawValue, statusText: language.texts[display.rawValue] ?? display.rawValue,
             failureMessage: invoice.failure.map(language.declineMessage) ?? "", isPayable: invoice.status.isOpen,
             isPaid: invoice.status == .paid, isWatchable: display == .paid && !checksCard, isFailed: display.showsFailure, canRetry: display == .canceled && mayAct && invoice.kind == .initial,
@@ -134,14 +134,6 @@ struct PaymentPageController {
             throw Problem.notFound("No invoice \(rawID).")
         }
         return invoice
-    }
-
-    /// "299,00 ₽" in Russian, "RUB 299.00" in English.
-    static func format(_ money: Money, _ language: PageLanguage) -> String {
-        switch language {
-        case .ru: money.decimalString.replacingOccurrences(of: ".", with: ",") + (money.currency == .rub ? " ₽" : " \(money.currency)")
-        case .en: "\(money.currency) \(money.decimalString)"
-        }
     }
 }
 

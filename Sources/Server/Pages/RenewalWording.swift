@@ -7,7 +7,7 @@ import Foundation
 enum RenewalWording {
     /// "2 января 2027, 299,00 ₽, Visa •••• 4242".
     static func nextCharge(_ next: SubscriptionCancellation.NextCharge, language: PageLanguage) -> String {
-        ([next.at.map(language.date)] + [PaymentPageController.format(next.amount, language), next.card?.label])
+        ([next.at.map(language.date)] + [language.amount(next.amount), next.card?.label])
             .compactMap { $0 }.joined(separator: ", ")
     }
 

@@ -1,6 +1,7 @@
 import Acquiring
 import AsyncHTTPClient
 import Billing
+import Delivery
 import BillingCore
 import Foundation
 import Hummingbird
@@ -141,9 +142,10 @@ struct LiveStack: Sendable {
 
     /// Buys a plan (premium_1m unless told) for a new viewer with `card` through the sandbox API, as the widget would
     /// (saving the card); returns the viewer and the invoice once the payment has an outcome.
-    func purchase(card: String = "4000000000003055", plan: String = "premium_1m", holder: String = "TEST VIEWER") async throws -> (Viewer, [String: Any]) {
+    /// `checkout` adds fields to the checkout request (`email`, `language`).
+    func purchase(card: String = "4000000000003055", plan: String = "premium_1m", holder: String = "TEST VIEWER", checkout fields: [String: Any] = [:]) async throws -> (Viewer, [String: Any]) {
         let viewer = try await Viewer.make()
-        let checkout = try await post(billingURL + "/v1/checkout", json: ["plan_id": plan], headers: [("Authorization", "Bearer \(viewer.token)")])
+        let checkout = try await post(billingURL + "/v1/checkout", json: fields.merging(["plan_id": plan]) { $1 }, headers: [("Authorization", "Bearer \(viewer.token)")])
         guard checkout.status == 201, let widget = checkout.json["widget"] as? [String: Any], let invoiceID = checkout.json["invoice_id"] as? String else {
             throw LiveStackError(message: "checkout failed: \(checkout.body)")
         }
@@ -165,6 +167,22 @@ struct LiveStack: Sendable {
         try await get(billingURL + "/internal/v1/entitlements/\(viewer.id.lowercased)", headers: [("Authorization", "Bearer \(TestServer.internalToken)")]).json["active"] as? Bool
     }
 
+    /// The stack on a fresh database with a clock the test moves, and an HTTP client for
+    /// webhooks (`EventDispatcher.makeHTTPClient()`), shut down after; the audit runs after.
+    static func withEvents(_ body: @Sendable (LiveStack, OffsetClock, HTTPClient) async throws -> Void) async throws {
+        try await withTestDatabase { database in
+            let clock = OffsetClock()
+            let httpClient = EventDispatcher.makeHTTPClient()
+            do {
+                try await LiveStack.run(database: database, clock: clock.billingClock) { stack in try await body(stack, clock, httpClient) }
+            } catch {
+                try? await httpClient.shutdown()
+                throw error
+            }
+            try await httpClient.shutdown()
+        }
+    }
+
     /// The use cases' collaborators on the stack's database, acquirer and clock.
     var services: BillingServices {
         makeBillingServices(cloudPayments: TestServer.configuration(acquirerURL: sandboxURL).cloudPayments, database: database, httpClient: .shared, clock: clock, logger: testLogger)
@@ -173,6 +191,23 @@ struct LiveStack: Sendable {
     /// A worker on the stack's clock, as `movix-billing worker` runs one.
     func worker(_ id: String) -> JobRunner {
         JobRunner(services: services, workerID: id)
+    }
+
+    /// An event dispatcher on the stack's database and clock, as `movix-billing worker` runs one;
+    /// `httpClient` from `EventDispatcher.makeHTTPClient()`, shut down by the caller.
+    func dispatcher(httpClient: HTTPClient, transport: (any EmailTransport)? = nil, settings: EventDispatcher.Settings = .init()) async throws -> EventDispatcher {
+        EventDispatcher(
+            services: services, composer: try await EmailComposer(services: services), transport: transport,
+            httpClient: httpClient, settings: settings, logger: testLogger
+        )
+    }
+
+    /// Calls the internal API with the service token.
+    func internalAPI(_ method: HTTPMethod, _ path: String, json: [String: Any]? = nil) async throws -> Exchange {
+        let body = try json.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        return try await send(billingURL + "/internal/v1" + path, method: method, body: body, headers: [
+            ("Authorization", "Bearer \(TestServer.internalToken)"), ("Content-Type", "application/json"),
+        ])
     }
 
     /// Sets the sandbox's fault switches.
@@ -253,6 +288,16 @@ struct LiveStackError: Error, CustomStringConvertible {
 }
 
 /// A loopback port nobody listens on right now.
+/// Whether `condition` comes true within 10 s, asked every 50 ms: for what a notification or a
+/// refund settles a moment after the call that started it.
+func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<200 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
+}
+
 func freePort() throws -> Int {
     let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(socket) }

@@ -21,6 +21,8 @@ struct CheckoutController {
     struct CheckoutRequestBody: Decodable {
         var planId: String
         var email: String?
+        /// `ru` or `en`, for the viewer's email; the Accept-Language header when absent.
+        var language: String?
     }
 
     @Sendable func create(_ request: Request, context: BillingRequestContext) async throws -> Response {
@@ -29,6 +31,11 @@ struct CheckoutController {
         let input = try decodeBody(CheckoutRequestBody.self, from: body)
         if let email = input.email, !EmailAddress.isPlausible(email) {
             throw Problem.invalid("email \(Problem.quoted(email)) is not an email address.")
+        }
+        var language = request.headers[.acceptLanguage].flatMap(Language.init(acceptLanguage:))
+        if let requested = input.language {
+            guard let known = Language(rawValue: requested) else { throw Problem.invalid("language \(Problem.quoted(requested)) is not one of ru, en.") }
+            language = known
         }
         let key = try IdempotencyKey.of(request)
         let requestHash = SHA256.hash(data: Data(buffer: body)).map { String(format: "%02x", $0) }.joined()
@@ -43,7 +50,7 @@ struct CheckoutController {
                     return previous
                 }
             }
-            let outcome = try await CheckoutService(services: services).checkout(userID: user.id, planIDOrCode: input.planId, email: input.email ?? user.email, on: connection, journal: &journal)
+            let outcome = try await CheckoutService(services: services).checkout(userID: user.id, planIDOrCode: input.planId, email: input.email ?? user.email, language: language, on: connection, journal: &journal)
             let response = StoredResponse(
                 requestHash: requestHash,
                 status: outcome.created ? 201 : 200,

@@ -41,6 +41,7 @@ struct OpsController {
 
     @Sendable func metrics(_ request: Request, context: BillingRequestContext) async -> Response {
         await recordJobQueue(context: context)
+        await recordDeliveryQueues(context: context)
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4"],
@@ -63,6 +64,28 @@ struct OpsController {
             Gauge(label: "movix_jobs_oldest_due_seconds", dimensions: dimensions).record(state?.oldestDueSeconds ?? 0)
             Gauge(label: "movix_jobs_failing", dimensions: dimensions).record(state?.failing ?? 0)
         }
+    }
+
+    /// The outbox, webhook and email queues as the database has them. Skipped when the database is away.
+    private func recordDeliveryQueues(context: BillingRequestContext) async {
+        let now = clock.now()
+        let queues = try? await database.read { connection in
+            (try await OutboxRepository().backlog(at: now, on: connection),
+             try await WebhookMessageRepository().backlog(at: now, on: connection),
+             try await EmailRepository().backlog(at: now, on: connection))
+        }
+        guard let (outbox, webhooks, emails) = queues else {
+            context.logger.warning("delivery queue metrics skipped: the database did not answer")
+            return
+        }
+        Gauge(label: "movix_events_unpublished").record(outbox.count)
+        Gauge(label: "movix_events_oldest_unpublished_seconds").record(outbox.oldestSeconds)
+        Gauge(label: "movix_webhook_messages_pending").record(webhooks.pending)
+        Gauge(label: "movix_webhook_oldest_due_seconds").record(webhooks.oldestDueSeconds)
+        Gauge(label: "movix_webhook_endpoints_failing").record(webhooks.failingEndpoints)
+        Gauge(label: "movix_emails_queued").record(emails.queued)
+        Gauge(label: "movix_emails_oldest_due_seconds").record(emails.oldestDueSeconds)
+        Gauge(label: "movix_emails_failed").record(emails.failed)
     }
 
     @Sendable func openAPI(_ request: Request, context: BillingRequestContext) -> Response {

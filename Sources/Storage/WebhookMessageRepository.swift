@@ -1,0 +1,142 @@
+import BillingCore
+import Foundation
+import PostgresNIO
+
+/// Webhook messages (one event for one endpoint) and the record of every attempt to deliver them.
+public struct WebhookMessageRepository: Sendable {
+    public init() {}
+
+    /// A message taken for delivery, with what it takes to send it.
+    public struct Claimed: Sendable {
+        public var id: Int64
+        /// This delivery's number, 1 for the first.
+        public var attempt: Int
+        /// When the failures in a row began; nil when the last attempt (if any) succeeded.
+        public var firstFailedAt: Date?
+        public var endpoint: WebhookEndpoint
+        public var event: OutboxEvent
+    }
+
+    /// Takes up to `limit` due messages (by `due`, the service's clock) that nobody holds,
+    /// leasing them until `now + lease` (real time). Only the earliest undelivered message of a
+    /// subscription to an endpoint is ever taken, so they arrive in order: a failing one holds
+    /// back that subscription's later events to that endpoint, and nobody else's.
+    public func claim(dueBy due: Date, now: Date, lease: TimeInterval, limit: Int, on connection: PostgresConnection) async throws -> [Claimed] {
+        let rows = try await connection.query("""
+            UPDATE webhook_messages m SET leased_until = \(now.addingTimeInterval(lease)), attempts = m.attempts + 1
+            FROM (
+                SELECT candidate.id FROM webhook_messages candidate
+                JOIN webhook_endpoints w ON w.id = candidate.endpoint_id AND w.deleted_at IS NULL
+                WHERE candidate.delivered_at IS NULL AND candidate.next_attempt_at <= \(due)
+                  AND (candidate.leased_until IS NULL OR candidate.leased_until <= \(now))
+                  AND NOT EXISTS (
+                      SELECT 1 FROM webhook_messages earlier
+                      WHERE earlier.endpoint_id = candidate.endpoint_id AND earlier.ordering_key = candidate.ordering_key
+                        AND earlier.delivered_at IS NULL AND (earlier.sequence, earlier.id) < (candidate.sequence, candidate.id))
+                ORDER BY candidate.next_attempt_at, candidate.sequence
+                LIMIT \(limit)
+                FOR UPDATE OF candidate SKIP LOCKED
+            ) AS claimed, webhook_endpoints w, outbox_events e
+            WHERE m.id = claimed.id AND w.id = m.endpoint_id AND e.id = m.event_id
+            RETURNING m.id AS message_id, m.attempts, m.first_failed_at,
+                      w.id AS endpoint_id, w.url, w.event_types, w.secret, w.description, w.failing_since, w.created_at,
+                      \(unescaped: OutboxRepository.columns("e"))
+            """, logger: connection.logger)
+        var claimed: [Claimed] = []
+        for try await row in rows {
+            let columns = row.makeRandomAccess()
+            let url = try columns["url"].decode(String.self)
+            guard let parsed = URL(string: url) else { throw UnknownDatabaseValue(column: "webhook_endpoints.url", value: url) }
+            let endpoint = WebhookEndpoint(
+                id: try columns["endpoint_id"].decode(UUID.self), url: parsed, eventTypes: try columns["event_types"].decode([String].self),
+                secret: try columns["secret"].decode(String.self), description: try columns["description"].decode(String?.self),
+                failingSince: try columns["failing_since"].decode(Date?.self), createdAt: try columns["created_at"].decode(Date.self)
+            )
+            claimed.append(Claimed(
+                id: try columns["message_id"].decode(Int64.self), attempt: try columns["attempts"].decode(Int.self),
+                firstFailedAt: try columns["first_failed_at"].decode(Date?.self), endpoint: endpoint, event: try OutboxRepository.decode(columns)
+            ))
+        }
+        return claimed.sorted { ($0.event.sequence ?? 0, $0.id) < ($1.event.sequence ?? 0, $1.id) }
+    }
+
+    /// One attempt's outcome: the receiver's status code, or why there was none.
+    public struct Attempt: Sendable {
+        public var statusCode: Int?
+        public var error: String?
+        public var durationMilliseconds: Int
+        public var at: Date
+
+        public init(statusCode: Int?, error: String?, durationMilliseconds: Int, at: Date) {
+            self.statusCode = statusCode
+            self.error = error
+            self.durationMilliseconds = durationMilliseconds
+            self.at = at
+        }
+    }
+
+    /// Records a delivered message and its attempt; the endpoint is healthy again.
+    public func delivered(_ message: Claimed, attempt: Attempt, on connection: PostgresConnection) async throws {
+        try await connection.run("""
+            WITH done AS (
+                UPDATE webhook_messages SET delivered_at = \(attempt.at), leased_until = NULL, first_failed_at = NULL WHERE id = \(message.id)
+            ), healthy AS (
+                UPDATE webhook_endpoints SET failing_since = NULL WHERE id = \(message.endpoint.id) AND failing_since IS NOT NULL
+            )
+            INSERT INTO webhook_deliveries (message_id, endpoint_id, event_id, attempt, status_code, error, duration_ms, attempted_at)
+            VALUES (\(message.id), \(message.endpoint.id), \(message.event.rowID), \(message.attempt), \(attempt.statusCode), \(attempt.error), \(attempt.durationMilliseconds), \(attempt.at))
+            """, logger: connection.logger)
+    }
+
+    /// Records a failed attempt and when to try again; `failing` marks the endpoint failing
+    /// (since the first of these failures), if it is not already.
+    public func failed(_ message: Claimed, attempt: Attempt, retryAt: Date, failing: Bool, on connection: PostgresConnection) async throws {
+        let firstFailedAt = message.firstFailedAt ?? attempt.at
+        try await connection.run("""
+            WITH retry AS (
+                UPDATE webhook_messages SET next_attempt_at = \(retryAt), leased_until = NULL, first_failed_at = \(firstFailedAt) WHERE id = \(message.id)
+            ), marked AS (
+                UPDATE webhook_endpoints SET failing_since = \(firstFailedAt) WHERE id = \(message.endpoint.id) AND \(failing) AND failing_since IS NULL
+            )
+            INSERT INTO webhook_deliveries (message_id, endpoint_id, event_id, attempt, status_code, error, duration_ms, attempted_at)
+            VALUES (\(message.id), \(message.endpoint.id), \(message.event.rowID), \(message.attempt), \(attempt.statusCode), \(attempt.error), \(attempt.durationMilliseconds), \(attempt.at))
+            """, logger: connection.logger)
+    }
+
+    /// Every attempt at one event, or at all events for one endpoint, newest first.
+    public struct Delivery: Sendable {
+        public var messageID: Int64
+        public var endpointID: UUID
+        public var eventID: UUID
+        public var attempt: Int
+        public var statusCode: Int?
+        public var error: String?
+        public var durationMilliseconds: Int
+        public var attemptedAt: Date
+    }
+
+    public func deliveries(endpointID: UUID?, eventID: UUID?, limit: Int, on connection: PostgresConnection) async throws -> [Delivery] {
+        var deliveries: [Delivery] = []
+        for try await (message, endpoint, event, attempt, status, error, duration, at) in try await connection.query("""
+            SELECT d.message_id, d.endpoint_id, e.event_id, d.attempt, d.status_code, d.error, d.duration_ms, d.attempted_at
+            FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id
+            WHERE (\(endpointID)::uuid IS NULL OR d.endpoint_id = \(endpointID)) AND (\(eventID)::uuid IS NULL OR e.event_id = \(eventID))
+            ORDER BY d.attempted_at DESC, d.id DESC LIMIT \(limit)
+            """, logger: connection.logger).decode((Int64, UUID, UUID, Int, Int?, String?, Int, Date).self) {
+            deliveries.append(Delivery(messageID: message, endpointID: endpoint, eventID: event, attempt: attempt, statusCode: status, error: error, durationMilliseconds: duration, attemptedAt: at))
+        }
+        return deliveries
+    }
+
+    /// Messages not yet delivered per endpoint, and how long the oldest due one has waited: `/metrics`.
+    public func backlog(at now: Date, on connection: PostgresConnection) async throws -> (pending: Int, oldestDueSeconds: Double, failingEndpoints: Int) {
+        for try await (pending, oldest, failing) in try await connection.query("""
+            SELECT (SELECT count(*) FROM webhook_messages WHERE delivered_at IS NULL)::int,
+                   coalesce((SELECT extract(epoch FROM \(now) - min(next_attempt_at)) FROM webhook_messages WHERE delivered_at IS NULL AND next_attempt_at <= \(now)), 0)::float8,
+                   (SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL AND failing_since IS NOT NULL)::int
+            """, logger: connection.logger).decode((Int, Double, Int).self) {
+            return (pending, oldest, failing)
+        }
+        return (0, 0, 0)
+    }
+}
