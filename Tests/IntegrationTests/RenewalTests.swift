@@ -90,6 +90,45 @@ struct RenewalTests {
 
     func closeEnough(_ a: Date, _ b: Date) -> Bool { abs(a.timeIntervalSince(b)) < 0.001 }
 
+    @Test("a renewal is announced three days before its charge, saying when, how much and which card; not once renewal is off")
+    func renewalNotice() async throws {
+        try await onItsOwnClock { stack, clock, database in
+            let (viewer, first) = try await stack.purchase()
+            let (quitter, _) = try await stack.purchase()
+            let off = try await stack.put(stack.billingURL + "/v1/subscription/auto-renew", json: ["enabled": false], headers: [("Authorization", "Bearer \(quitter.token)")])
+            #expect(off.status == 200, "\(off.body)")
+            let worker = stack.worker("worker-n")
+            let end = try await subscription(of: viewer, in: database).end
+            let noticeAt = RenewalTerms.standard.noticeAt(periodEnd: end)
+            func notices(_ viewer: Viewer) async throws -> [String] {
+                var payloads: [String] = []
+                for try await payload in try await database.client.query(
+                    "SELECT payload::text FROM outbox_events WHERE type = 'subscription.renewal_upcoming' AND user_id = \(viewer.id)", logger: testLogger
+                ).decode(String.self) { payloads.append(payload) }
+                return payloads
+            }
+
+            advance(clock, to: noticeAt.addingTimeInterval(-60))
+            try await worker.drain()
+            #expect(try await notices(viewer).isEmpty)
+            advance(clock, to: noticeAt.addingTimeInterval(60))
+            try await worker.drain()
+            let sent = try await notices(viewer)
+            #expect(sent.count == 1)
+            let payload = try #require(sent.first)
+            let data = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any])
+            let renewal = try #require(data["renewal"] as? [String: Any])
+            let chargeAt = try #require((renewal["charge_at"] as? String).flatMap { try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse($0) })
+            #expect(abs(chargeAt.timeIntervalSince(RenewalTerms.standard.chargeAt(periodEnd: end))) < 0.001)
+            #expect((renewal["amount"] as? [String: Any])?["amount"] as? Int == (first["amount"] as? [String: Any])?["amount"] as? Int)
+            #expect((renewal["card"] as? [String: Any])?["last_four"] as? String == "3055")
+            #expect((data["subscription"] as? [String: Any])?["auto_renew"] as? Bool == true)
+            #expect(try await notices(quitter).isEmpty, "renewal off: nothing to announce")
+            try await worker.drain()
+            #expect(try await notices(viewer).count == 1, "announced once")
+        }
+    }
+
     @Test("a year of renewals: each charged by token once, merchant-initiated, a day before its period ends; periods follow the anchor without gap or overlap; running again charges nothing")
     func aYearOfRenewals() async throws {
         try await onItsOwnClock { stack, clock, database in
