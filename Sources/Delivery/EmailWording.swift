@@ -29,6 +29,12 @@ enum EmailWording {
         func detail(_ russian: String, _ english: String, _ value: String?) {
             if let value, !value.isEmpty { details.append(.init(label: say(russian, english), value: value)) }
         }
+        /// Plan, amount and card: what a payment's email names.
+        func paymentDetails() {
+            detail("Тариф", "Plan", plan)
+            detail("Сумма", "Amount", amount)
+            detail("Карта", "Card", card)
+        }
         let period = facts.period.map { "\(language.date($0.start)) – \(language.date($0.end))" }
         let subject: String
         let heading: String
@@ -53,9 +59,7 @@ enum EmailWording {
                 "Деньги не списаны. Проверьте данные и баланс карты или оплатите другой картой на странице оплаты.",
                 "No money was taken. Check the card's details and balance, or pay with another card on the payment page."
             ))
-            detail("Тариф", "Plan", plan)
-            detail("Сумма", "Amount", amount)
-            detail("Карта", "Card", card)
+            paymentDetails()
         case .renewalFailed:
             subject = say("Не удалось продлить подписку Movix", "We could not renew your Movix subscription")
             heading = say("Не удалось продлить подписку", "We could not renew your subscription")
@@ -73,9 +77,7 @@ enum EmailWording {
                 ))
             }
             if let until { paragraphs.append(say("Фильмы доступны до \(until).", "You can keep watching until \(until).")) }
-            detail("Тариф", "Plan", plan)
-            detail("Сумма", "Amount", amount)
-            detail("Карта", "Card", card)
+            paymentDetails()
         case .renewalUpcoming:
             let when = facts.chargeAt.map(language.date) ?? ""
             subject = say("Скоро продление подписки Movix", "Your Movix subscription renews soon")

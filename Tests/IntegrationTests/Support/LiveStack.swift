@@ -288,10 +288,10 @@ struct LiveStackError: Error, CustomStringConvertible {
 }
 
 /// A loopback port nobody listens on right now.
-/// Whether `condition` comes true within 10 s, asked every 50 ms: for what a notification or a
-/// refund settles a moment after the call that started it.
-func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-    for _ in 0..<200 {
+/// Whether `condition` comes true within `seconds` (10), asked every 50 ms: for what a
+/// notification or a refund settles a moment after the call that started it.
+func eventually(within seconds: Int = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<(seconds * 20) {
         if try await condition() { return true }
         try await Task.sleep(for: .milliseconds(50))
     }
