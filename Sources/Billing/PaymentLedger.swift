@@ -197,10 +197,17 @@ struct PaymentLedger: Sendable {
     }
 
     /// A pending invoice with no attempt the acquirer knows of (a charge whose answer was lost and
-    /// that the acquirer never made): payable again.
+    /// that the acquirer never made): payable again, or closed when it renews a subscription that
+    /// can no longer be renewed.
     func noPaymentMade(invoiceID: UUID, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
         guard var invoice = try await services.invoices.lock(id: invoiceID, on: connection), invoice.status == .pending else { return }
         try await move(&invoice, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
+        // A renewal whose subscription was cancelled or ended while it was being charged is
+        // closed, not left payable for a period nobody will get.
+        if invoice.kind == .renewal, let subscription = try await services.subscriptions.lock(id: invoice.subscriptionID, on: connection),
+           !subscription.canBePaidFor || !subscription.autoRenew {
+            _ = try await abandon(&invoice, actor: actor, on: connection, journal: &journal)
+        }
     }
 
     /// Marks the invoice paid by `attempt` and grants the period it buys; a card check instead

@@ -61,13 +61,16 @@ public struct Renewals: Sendable {
             // The viewer's open invoice before the subscription, the order checkout and payments
             // lock them in: a card check or a stale checkout in the renewal's way is closed below.
             let open = try await services.invoices.lockOpen(ownerOf: subscriptionID, on: connection)
-            guard var subscription = try await services.subscriptions.lock(id: subscriptionID, on: connection),
-                  let period = subscription.currentPeriod, JobKey(subscriptionID: subscriptionID, periodEnd: periodEnd).names(periodEnd: period.end),
-                  subscription.status == .active || subscription.status == .pastDue
-            else { return .nothing }
-            if let issued = try await services.invoices.renewal(subscriptionID: subscription.id, periodStart: period.end, on: connection) {
+            guard var subscription = try await services.subscriptions.lock(id: subscriptionID, on: connection) else { return .nothing }
+            let renewable = (subscription.status == .active || subscription.status == .pastDue)
+                && subscription.currentPeriod.map { JobKey(subscriptionID: subscriptionID, periodEnd: periodEnd).names(periodEnd: $0.end) } == true
+            // A charge in flight is settled whatever became of the subscription since: cancelled
+            // while it was charged, its money must still be found and given back.
+            if let issued = try await services.invoices.renewal(subscriptionID: subscription.id, periodStart: periodEnd, on: connection),
+               renewable || issued.status == .pending {
                 return try await resume(issued, on: connection, journal: &journal)
             }
+            guard renewable, let period = subscription.currentPeriod else { return .nothing }
             guard subscription.autoRenew, !subscription.cancelAtPeriodEnd,
                   let plan = try await services.plans.plan(id: subscription.planID, on: connection)
             else { return .nothing }

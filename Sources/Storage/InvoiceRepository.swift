@@ -63,7 +63,8 @@ public struct InvoiceRepository: Sendable {
     public func renewal(subscriptionID: UUID, periodStart: Date, on connection: PostgresConnection) async throws -> Invoice? {
         try await invoices(connection.query("""
             SELECT \(unescaped: Self.columns) FROM invoices
-            WHERE subscription_id = \(subscriptionID) AND kind = 'renewal' AND period_start = \(periodStart) AND status <> 'canceled'
+            WHERE subscription_id = \(subscriptionID) AND kind = 'renewal' AND status <> 'canceled'
+              AND period_start BETWEEN \(periodStart.addingTimeInterval(-0.000002)) AND \(periodStart.addingTimeInterval(0.000002))
             """, logger: connection.logger)).first
     }
 

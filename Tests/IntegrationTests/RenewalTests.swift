@@ -439,6 +439,34 @@ struct RenewalTests {
         }
     }
 
+    @Test("cancelled while its renewal is charged, the charge's answer and notifications lost: the job asks the acquirer, gives the money back and closes the renewal")
+    func cancelWhileRenewalChargeLost() async throws {
+        try await onItsOwnClock(refundPolicy: .none) { stack, clock, database in
+            let (viewer, _) = try await stack.purchase()
+            let worker = stack.worker("worker-a")
+            let end = try await subscription(of: viewer, in: database).end
+            // The sandbox charges the card but answers after our timeout, and every notification is lost.
+            try await stack.setFaults(["chargeTimeoutMs": 4000, "dropNotifications": 10])
+            advance(clock, to: pastCharge(of: end))
+            async let charging: Void = worker.drain()
+            #expect(try await eventually { try await renewals(of: viewer, in: database).first?.status == "pending" })
+            let cancelled = try await stack.post(stack.billingURL + "/v1/subscription/cancel", json: ["confirm": true], headers: [("Authorization", "Bearer \(viewer.token)")])
+            #expect(cancelled.status == 200)
+            try await charging
+            #expect(try await renewals(of: viewer, in: database).first?.status == "pending", "nothing told us what became of the charge")
+
+            advance(clock, to: clock.now().addingTimeInterval(61))
+            try await runDue(worker, settling: viewer, in: database)
+            let renewal = try #require(try await renewals(of: viewer, in: database).first)
+            #expect(renewal.status == "canceled", "a renewal of a cancelled subscription is closed, not left payable")
+            #expect(try await eventually {
+                try await database.count("SELECT count(*)::int FROM refunds WHERE invoice_id = \(renewal.id) AND status = 'refunded'") == 1
+            }, "the money taken for it goes back")
+            #expect(try await subscription(of: viewer, in: database).status == "canceled")
+            try await stack.setFaults([:])
+        }
+    }
+
     @Test("a card check whose refund the acquirer refused is refunded by reconciliation later")
     func cardCheckRefundRetried() async throws {
         try await withTestDatabase { database in
