@@ -7,6 +7,7 @@ import Metrics
 import PostgresNIO
 import ServiceLifecycle
 import Storage
+import Synchronization
 
 /// Delivers the outbox, in the worker (`movix-billing worker`; in-process under `dev`). Three
 /// lanes run side by side, so a slow receiver never holds up mail or publishing:
@@ -144,9 +145,11 @@ public struct EventDispatcher: Service {
     /// One round of webhooks: delivers the messages due now, all at once; returns how many.
     public func deliverDueWebhooks() async throws -> Int {
         let claimed = try await claimWebhooks(limit: settings.webhookConcurrency)
-        await withTaskGroup(of: Void.self) { group in
+        let outcomes = await withTaskGroup(of: WebhookMessageRepository.Outcome.self) { group in
             for message in claimed { group.addTask { await deliver(message) } }
+            return await group.reduce(into: []) { $0.append($1) }
         }
+        await record(outcomes)
         return claimed.count
     }
 
@@ -160,34 +163,37 @@ public struct EventDispatcher: Service {
         return claimed.count
     }
 
-    func deliver(_ message: WebhookMessageRepository.Claimed) async {
+    /// Sends one message; what became of it is recorded with others (`record`).
+    func deliver(_ message: WebhookMessageRepository.Claimed) async -> WebhookMessageRepository.Outcome {
         let outcome = await sender.send(message)
         let attempt = WebhookMessageRepository.Attempt(
             statusCode: outcome.statusCode, error: outcome.error, durationMilliseconds: outcome.durationMilliseconds, at: services.clock.now()
         )
-        do {
-            try await services.database.read { connection in
-                if outcome.delivered {
-                    try await services.webhookMessages.delivered(message, attempt: attempt, on: connection)
-                } else {
-                    let failures = message.firstFailedAt == nil ? 1 : message.attempt
-                    let delay = settings.webhookBackoff.delay(afterFailure: failures, random: Double.random(in: 0..<1))
-                    let failing = settings.webhookBackoff.isFailing(since: message.firstFailedAt ?? attempt.at, at: attempt.at)
-                    try await services.webhookMessages.failed(message, attempt: attempt, retryAt: attempt.at.addingTimeInterval(delay), failing: failing, on: connection)
-                }
-            }
-        } catch {
-            // The lease runs out and the message is delivered again: at least once, never lost.
-            logger.warning("could not record a webhook delivery", metadata: ["message": "\(message.id)", "error": "\(error)"])
-        }
         Counter(label: "movix_webhook_deliveries_total", dimensions: [("outcome", outcome.delivered ? "delivered" : "failed")]).increment()
         if outcome.delivered {
             Timer(label: "movix_event_delivery_seconds").recordSeconds(max(0, attempt.at.timeIntervalSince(message.event.occurredAt)))
-        } else {
-            logger.info("webhook delivery failed", metadata: [
-                "endpoint": "\(message.endpoint.id.lowercased)", "event": "\(message.event.id.lowercased)",
-                "attempt": "\(message.attempt)", "error": "\(outcome.error ?? "-")",
-            ])
+            return WebhookMessageRepository.Outcome(message: message, attempt: attempt, retryAt: nil, failing: false)
+        }
+        logger.info("webhook delivery failed", metadata: [
+            "endpoint": "\(message.endpoint.id.lowercased)", "event": "\(message.event.id.lowercased)",
+            "attempt": "\(message.attempt)", "error": "\(outcome.error ?? "-")",
+        ])
+        let failures = message.firstFailedAt == nil ? 1 : message.attempt
+        let delay = settings.webhookBackoff.delay(afterFailure: failures, random: Double.random(in: 0..<1))
+        return WebhookMessageRepository.Outcome(
+            message: message, attempt: attempt, retryAt: attempt.at.addingTimeInterval(delay),
+            failing: settings.webhookBackoff.isFailing(since: message.firstFailedAt ?? attempt.at, at: attempt.at)
+        )
+    }
+
+    /// Records finished deliveries in one statement. On failure their leases run out and they
+    /// are delivered again: at least once, never lost.
+    func record(_ outcomes: [WebhookMessageRepository.Outcome]) async {
+        guard !outcomes.isEmpty else { return }
+        do {
+            try await services.database.read { try await services.webhookMessages.record(outcomes, on: $0) }
+        } catch {
+            logger.warning("could not record webhook deliveries", metadata: ["deliveries": "\(outcomes.count)", "error": "\(error)"])
         }
     }
 
@@ -243,15 +249,23 @@ public struct EventDispatcher: Service {
             }
         }
 
-        /// Keeps up to `webhookConcurrency` deliveries in flight, claiming more as each ends.
+        /// Keeps up to `webhookConcurrency` deliveries in flight. What finished is recorded in one
+        /// statement before the next claim (a subscription's next message is claimable only once
+        /// the one before is recorded delivered); more are claimed once a quarter of the slots are
+        /// free, or none is busy, so that a busy lane makes few claims of many rather than many of one.
         func deliveringWebhooks() async {
+            // Every finished delivery's outcome, as soon as it finishes: recorded together before
+            // the next claim, however many finished meanwhile.
+            let finished = FinishedDeliveries()
             await withTaskGroup(of: Bool.self) { group in
                 var inFlight = 0
                 var waiting = false
+                let claimAt = max(1, settings.webhookConcurrency / 4)
                 while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    await dispatcher.record(finished.drain())
                     let free = settings.webhookConcurrency - inFlight
                     var claimed: [WebhookMessageRepository.Claimed] = []
-                    if free > 0 {
+                    if free >= claimAt || inFlight == 0 {
                         do {
                             claimed = try await dispatcher.claimWebhooks(limit: free)
                         } catch {
@@ -260,7 +274,11 @@ public struct EventDispatcher: Service {
                     }
                     for message in claimed {
                         inFlight += 1
-                        group.addTask { await dispatcher.deliver(message); return true }
+                        group.addTask {
+                            let outcome = await dispatcher.deliver(message)
+                            finished.append(outcome)
+                            return true
+                        }
                     }
                     if !claimed.isEmpty, claimed.count == free { continue }
                     // Sleep until a delivery ends (its subscription's next message may be due) or a wakeup.
@@ -268,12 +286,13 @@ public struct EventDispatcher: Service {
                         waiting = true
                         group.addTask { await webhooks.wait(timeout: settings.pollInterval); return false }
                     }
-                    guard let finished = await group.next() else { break }
-                    if finished { inFlight -= 1 } else { waiting = false }
+                    guard let delivery = await group.next() else { break }
+                    if delivery { inFlight -= 1 } else { waiting = false }
                 }
-                // Shutting down: the deliveries under way finish; the sleeper is woken.
+                // Shutting down: the deliveries under way finish and are recorded; the sleeper is woken.
                 webhooks.signal()
-                while let finished = await group.next() { if finished { inFlight -= 1 } }
+                while await group.next() != nil {}
+                await dispatcher.record(finished.drain())
             }
         }
 
@@ -288,6 +307,23 @@ public struct EventDispatcher: Service {
                 if tried == settings.emailBatchSize { continue }
                 await mail.wait(timeout: settings.pollInterval)
             }
+        }
+    }
+}
+
+/// Outcomes of deliveries that finished and are not recorded yet.
+final class FinishedDeliveries: Sendable {
+    private let outcomes = Mutex<[WebhookMessageRepository.Outcome]>([])
+
+    func append(_ outcome: WebhookMessageRepository.Outcome) {
+        outcomes.withLock { $0.append(outcome) }
+    }
+
+    /// Takes them all.
+    func drain() -> [WebhookMessageRepository.Outcome] {
+        outcomes.withLock { outcomes in
+            defer { outcomes.removeAll() }
+            return outcomes
         }
     }
 }

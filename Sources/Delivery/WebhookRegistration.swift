@@ -25,6 +25,7 @@ public struct WebhookRegistration: Sendable {
         guard text.utf8.count <= 2000, let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty
         else { throw Invalid.url("url must be an absolute http or https URL of at most 2000 bytes.") }
+        guard WebhookSender.isDeliverable(url) else { throw Invalid.url("url must have a port from 1 to 65535.") }
         // The signature proves who sends; credentials in the URL would only end up in logs.
         guard url.user == nil, url.password == nil else { throw Invalid.url("url must not carry a user or password; verify the Movix-Signature header instead.") }
         var types: [String] = []

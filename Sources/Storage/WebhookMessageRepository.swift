@@ -75,31 +75,65 @@ public struct WebhookMessageRepository: Sendable {
         }
     }
 
-    /// Records a delivered message and its attempt; the endpoint is healthy again.
-    public func delivered(_ message: Claimed, attempt: Attempt, on connection: PostgresConnection) async throws {
-        try await connection.run("""
-            WITH done AS (
-                UPDATE webhook_messages SET delivered_at = \(attempt.at), leased_until = NULL, first_failed_at = NULL WHERE id = \(message.id)
-            ), healthy AS (
-                UPDATE webhook_endpoints SET failing_since = NULL WHERE id = \(message.endpoint.id) AND failing_since IS NOT NULL
-            )
-            INSERT INTO webhook_deliveries (message_id, endpoint_id, event_id, attempt, status_code, error, duration_ms, attempted_at)
-            VALUES (\(message.id), \(message.endpoint.id), \(message.event.rowID), \(message.attempt), \(attempt.statusCode), \(attempt.error), \(attempt.durationMilliseconds), \(attempt.at))
-            """, logger: connection.logger)
+    /// What became of one delivery: its attempt and, when it failed, when to try again and
+    /// whether its endpoint is now failing.
+    public struct Outcome: Sendable {
+        public var message: Claimed
+        public var attempt: Attempt
+        /// Nil when delivered.
+        public var retryAt: Date?
+        public var failing: Bool
+
+        public init(message: Claimed, attempt: Attempt, retryAt: Date?, failing: Bool) {
+            self.message = message
+            self.attempt = attempt
+            self.retryAt = retryAt
+            self.failing = failing
+        }
     }
 
-    /// Records a failed attempt and when to try again; `failing` marks the endpoint failing
-    /// (since the first of these failures), if it is not already.
-    public func failed(_ message: Claimed, attempt: Attempt, retryAt: Date, failing: Bool, on connection: PostgresConnection) async throws {
-        let firstFailedAt = message.firstFailedAt ?? attempt.at
+    /// Records outcomes in one statement (one commit for many deliveries): each attempt in
+    /// `webhook_deliveries`; a delivered message done and its endpoint healthy again; a failed
+    /// one due again at its retry time, its endpoint marked failing (since the first of its
+    /// failures in a row) when `failing`.
+    public func record(_ outcomes: [Outcome], on connection: PostgresConnection) async throws {
+        guard !outcomes.isEmpty else { return }
+        // Arrays of plain values (no NULL elements): 0, "" and `at` stand for "none" and are
+        // turned back into NULL below.
+        let ids = outcomes.map(\.message.id)
+        let endpoints = outcomes.map(\.message.endpoint.id)
+        let events = outcomes.map(\.message.event.rowID)
+        let attempts = outcomes.map(\.message.attempt)
+        let delivered = outcomes.map { $0.retryAt == nil }
+        let retryAt = outcomes.map { $0.retryAt ?? $0.attempt.at }
+        let firstFailed = outcomes.map { $0.message.firstFailedAt ?? $0.attempt.at }
+        let failing = outcomes.map(\.failing)
+        let statuses = outcomes.map { $0.attempt.statusCode ?? 0 }
+        let errors = outcomes.map { $0.attempt.error ?? "" }
+        let durations = outcomes.map(\.attempt.durationMilliseconds)
+        let times = outcomes.map(\.attempt.at)
         try await connection.run("""
-            WITH retry AS (
-                UPDATE webhook_messages SET next_attempt_at = \(retryAt), leased_until = NULL, first_failed_at = \(firstFailedAt) WHERE id = \(message.id)
+            WITH outcome AS (
+                SELECT * FROM unnest(\(ids)::bigint[], \(endpoints)::uuid[], \(events)::bigint[], \(attempts)::int[], \(delivered)::bool[],
+                                     \(retryAt)::timestamptz[], \(firstFailed)::timestamptz[], \(failing)::bool[], \(statuses)::int[],
+                                     \(errors)::text[], \(durations)::int[], \(times)::timestamptz[])
+                    AS o (id, endpoint_id, event_id, attempt, delivered, retry_at, first_failed_at, failing, status_code, error, duration_ms, at)
+            ), messages AS (
+                UPDATE webhook_messages m SET leased_until = NULL,
+                    delivered_at = CASE WHEN o.delivered THEN o.at END,
+                    next_attempt_at = CASE WHEN o.delivered THEN m.next_attempt_at ELSE o.retry_at END,
+                    first_failed_at = CASE WHEN o.delivered THEN NULL ELSE o.first_failed_at END
+                FROM outcome o WHERE m.id = o.id
+            ), healthy AS (
+                UPDATE webhook_endpoints SET failing_since = NULL
+                WHERE failing_since IS NOT NULL AND id IN (SELECT endpoint_id FROM outcome WHERE delivered)
             ), marked AS (
-                UPDATE webhook_endpoints SET failing_since = \(firstFailedAt) WHERE id = \(message.endpoint.id) AND \(failing) AND failing_since IS NULL
+                UPDATE webhook_endpoints w SET failing_since = o.first_failed_at
+                FROM (SELECT endpoint_id, min(first_failed_at) AS first_failed_at FROM outcome WHERE failing GROUP BY endpoint_id) o
+                WHERE w.id = o.endpoint_id AND w.failing_since IS NULL
             )
             INSERT INTO webhook_deliveries (message_id, endpoint_id, event_id, attempt, status_code, error, duration_ms, attempted_at)
-            VALUES (\(message.id), \(message.endpoint.id), \(message.event.rowID), \(message.attempt), \(attempt.statusCode), \(attempt.error), \(attempt.durationMilliseconds), \(attempt.at))
+            SELECT id, endpoint_id, event_id, attempt, nullif(status_code, 0), nullif(error, ''), duration_ms, at FROM outcome
             """, logger: connection.logger)
     }
 

@@ -188,6 +188,8 @@ struct EventDeliveryTests {
                 ["url": "https://example.com/hook", "event_types": []],
                 ["url": "https://example.com/hook", "event_types": ["invoice.nonsense"]],
                 ["url": "https://example.com/hook"],
+                ["url": "http://127.0.0.1:65536/hook", "event_types": ["*"]],
+                ["url": "http://127.0.0.1:0/hook", "event_types": ["*"]],
             ] {
                 let answer = try await stack.internalAPI(.POST, "/webhook-endpoints", json: bad)
                 #expect(answer.status == 422 || answer.status == 400, "\(bad): \(answer.status) \(answer.body)")
@@ -216,6 +218,35 @@ struct EventDeliveryTests {
                 #expect(receiver.received[0].body == receiver.received[1].body)
                 #expect(try await stack.internalAPI(.POST, "/events/\(UUID().lowercased)/replay").status == 404)
                 #expect(try await stack.internalAPI(.POST, "/events/\(eventID)/replay", json: ["endpoint_id": UUID().lowercased]).status == 404)
+            }
+        }
+    }
+
+    @Test("a receiver's answer counts by its status: a 2xx with a huge body is taken; one whose body never ends is cut off at the timeout, and taken")
+    func answersOfAnySize() async throws {
+        try await LiveStack.withEvents { stack, _, httpClient in
+            let big = try WebhookReceiver(answerBytes: 200 * 1024)
+            let slow = try WebhookReceiver(trickles: true)
+            try await big.serving {
+                try await slow.serving {
+                    _ = try await register(big.url, types: ["invoice.paid"], on: stack)
+                    _ = try await register(slow.url, types: ["invoice.paid"], on: stack)
+                    _ = try await stack.purchase()
+                    var settings = EventDispatcher.Settings()
+                    settings.webhookTimeout = .seconds(2)
+                    let dispatcher = try await stack.dispatcher(httpClient: httpClient, settings: settings)
+                    try await dispatcher.publishAll()
+                    let started = ContinuousClock.now
+                    #expect(try await dispatcher.deliverDueWebhooks() == 2)
+                    #expect(ContinuousClock.now - started < .seconds(15), "the trickling receiver is cut off near the 2 s timeout")
+                    #expect(try await dispatcher.deliverDueWebhooks() == 0, "both taken: nothing to retry")
+                    #expect(big.received.count == 1 && slow.received.count == 1)
+                    var rows: [(Int?, String?)] = []
+                    for try await row in try await stack.database.client.query(
+                        "SELECT status_code, error FROM webhook_deliveries ORDER BY id", logger: testLogger
+                    ).decode((Int?, String?).self) { rows.append(row) }
+                    #expect(rows.map(\.0) == [200, 200], "\(rows)")
+                }
             }
         }
     }

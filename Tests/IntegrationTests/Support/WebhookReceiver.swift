@@ -7,7 +7,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// A real HTTP server standing in for another Movix service that receives webhooks: it records
-/// every request it gets and answers 500 to the first `failures` of them, then 200.
+/// every request it gets and answers 500 to the first `failures` of them, then 200 (with a body of
+/// `answerBytes`, or, when `trickles`, a first byte and then nothing more for a minute).
 final class WebhookReceiver: Sendable {
     /// One request as it arrived.
     struct Received: Sendable {
@@ -23,10 +24,14 @@ final class WebhookReceiver: Sendable {
 
     private let log = Mutex<[Received]>([])
     private let failures: Int
+    private let answerBytes: Int
+    private let trickles: Bool
     let port: Int
 
-    init(failures: Int = 0) throws {
+    init(failures: Int = 0, answerBytes: Int = 2, trickles: Bool = false) throws {
         self.failures = failures
+        self.answerBytes = answerBytes
+        self.trickles = trickles
         port = try freePort()
     }
 
@@ -51,7 +56,15 @@ final class WebhookReceiver: Sendable {
                 ))
                 return status
             }
-            return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: status == 200 ? "ok" : "not now")))
+            if self.trickles {
+                return Response(status: .init(code: status), body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: "o"))
+                    try await Task.sleep(for: .seconds(60))
+                    try await writer.finish(nil)
+                })
+            }
+            let answer = status == 200 ? String(repeating: "k", count: self.answerBytes) : "not now"
+            return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: answer)))
         }
         router.get("health") { _, _ in "ok" }
         var logger = Logger(label: "webhook-receiver")
