@@ -12,9 +12,10 @@ public enum EventEnvelope {
             + "\"subscription_id\":\(quoted(event.subscriptionID)),\"user_id\":\(quoted(event.userID)),\"data\":\(event.data)}"
     }
 
-    /// A list of events, as `GET /internal/v1/events` answers.
-    public static func page(_ events: [OutboxEvent], hasMore: Bool) -> String {
-        let next = events.last.map { "\"\($0.id.lowercased)\"" } ?? "null"
+    /// A list of events, as `GET /internal/v1/events` answers; `next_after` is where to read on
+    /// from: the last event of the page, or the reader's own `after` when the page is empty.
+    public static func page(_ events: [OutboxEvent], after: UUID?, hasMore: Bool) -> String {
+        let next = quoted(events.last?.id ?? after)
         return "{\"events\":[" + events.map(json).joined(separator: ",") + "],\"has_more\":\(hasMore),\"next_after\":\(next)}"
     }
 

@@ -79,9 +79,10 @@ enum EventSnapshot {
 }
 
 extension Journal {
-    /// Queues `type` with its snapshot, to be delivered once the transaction commits.
-    mutating func enqueue(_ type: EventType, _ snapshot: EventSnapshot, at occurredAt: Date) {
-        enqueueEvent(type, aggregateID: snapshot.aggregateID, subscriptionID: snapshot.subscriptionID, userID: snapshot.userID, at: occurredAt, payload: snapshot.json)
+    /// Queues `type` with its snapshot, to be delivered once the transaction commits; `id` for an
+    /// event that must be written once however often its cause runs.
+    mutating func enqueue(_ type: EventType, _ snapshot: EventSnapshot, at occurredAt: Date, id: UUID? = nil) {
+        enqueueEvent(type, id: id, aggregateID: snapshot.aggregateID, subscriptionID: snapshot.subscriptionID, userID: snapshot.userID, at: occurredAt, payload: snapshot.json)
     }
 }
 

@@ -49,7 +49,10 @@ public struct Renewals: Sendable {
                   let plan = try await services.plans.plan(id: subscription.planID, on: connection)
             else { return .done }
             let card = try await services.paymentMethods.cards(userID: subscription.userID, on: connection).first
-            journal.enqueue(.subscriptionRenewalUpcoming, .renewalUpcoming(subscription, chargeAt: chargeAt, amount: plan.price, card: card), at: now)
+            // Its id comes from the period: a notice job run twice (a worker that died before it
+            // marked the job done) writes one event, so the viewer is told once.
+            let id = UUID(named: "renewal_upcoming/\(JobKey(subscriptionID: subscriptionID, periodEnd: periodEnd))")
+            journal.enqueue(.subscriptionRenewalUpcoming, .renewalUpcoming(subscription, chargeAt: chargeAt, amount: plan.price, card: card), at: now, id: id)
             return .done
         }
     }

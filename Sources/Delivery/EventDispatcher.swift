@@ -32,7 +32,9 @@ public struct EventDispatcher: Service {
         public var publishBatchSize = 500
         public var webhookConcurrency = 16
         public var webhookTimeout: Duration = .seconds(10)
-        public var emailBatchSize = 10
+        /// Emails claimed at once. One: each is sent within its own lease, however slow the mail
+        /// server, so two workers never send the same one.
+        public var emailBatchSize = 1
         /// How long a claimed message or email is this worker's (real time).
         public var lease: TimeInterval = 120
         public var pollInterval: Duration = .seconds(1)

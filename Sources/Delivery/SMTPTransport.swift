@@ -25,7 +25,11 @@ public struct SMTPTransport: EmailTransport {
             try await client.send(message)
             return .sent
         } catch {
-            return error.isTransient ? .retry(error.description) : .rejected(error.description)
+            // Only a refusal of this message or its recipient is final. One of the server or of
+            // our settings (a 554 greeting, a refused login or sender, TLS) is the same for every
+            // email: retried, so that fixing it delivers what waited, not lost in the meantime.
+            let aboutThisMessage = [SMTPError.Step.render, .rcptTo, .data].contains(error.step)
+            return error.isTransient || !aboutThisMessage ? .retry(error.description) : .rejected(error.description)
         }
     }
 

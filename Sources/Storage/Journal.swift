@@ -18,6 +18,9 @@ public struct Journal: Sendable {
 
     /// An event for the outbox; `payload` is its snapshot, a JSON object (docs/events.md).
     public struct Event: Sendable, Equatable {
+        /// The public id, when the event must have one that running its cause again gives again
+        /// (a second one with the same id is not written); nil for a new one.
+        public var id: UUID?
         public var type: EventType
         /// The entity the event is about (a subscription, an invoice, a payment).
         public var aggregateID: UUID
@@ -49,8 +52,8 @@ public struct Journal: Sendable {
         transitions.append(Transition(entity: entity, id: id, from: from, to: to, event: event, actor: actor))
     }
 
-    public mutating func enqueueEvent(_ type: EventType, aggregateID: UUID, subscriptionID: UUID?, userID: UUID?, at occurredAt: Date, payload: String) {
-        events.append(Event(type: type, aggregateID: aggregateID, subscriptionID: subscriptionID, userID: userID, occurredAt: occurredAt, payload: payload))
+    public mutating func enqueueEvent(_ type: EventType, id: UUID? = nil, aggregateID: UUID, subscriptionID: UUID?, userID: UUID?, at occurredAt: Date, payload: String) {
+        events.append(Event(id: id, type: type, aggregateID: aggregateID, subscriptionID: subscriptionID, userID: userID, occurredAt: occurredAt, payload: payload))
     }
 
     public mutating func log(_ entry: AcquiringLogEntry) {

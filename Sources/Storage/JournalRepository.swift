@@ -23,18 +23,20 @@ public struct JournalRepository: Sendable {
         if !journal.events.isEmpty {
             let rows = try journal.events.enumerated().map { index, event in
                 try bindings.row(
-                    index, event.type.rawValue, event.aggregateID, event.subscriptionID, event.userID, event.occurredAt, event.payload,
-                    casts: [0: "integer", 2: "uuid", 3: "uuid", 4: "uuid", 5: "timestamptz", 6: "jsonb"]
+                    index, event.id, event.type.rawValue, event.aggregateID, event.subscriptionID, event.userID, event.occurredAt, event.payload,
+                    casts: [0: "integer", 1: "uuid", 3: "uuid", 4: "uuid", 5: "uuid", 6: "timestamptz", 7: "jsonb"]
                 )
             }
             // A refund knows its invoice, not its subscription or viewer: they come from the invoice.
             // Ordered, so the events of one transaction are published in the order they happened.
             inserts.append("""
-                INSERT INTO outbox_events (type, aggregate_id, subscription_id, user_id, occurred_at, schema_version, payload)
-                SELECT v.type, v.aggregate_id, coalesce(v.subscription_id, i.subscription_id), coalesce(v.user_id, i.user_id), v.occurred_at, \(EventType.schemaVersion), v.payload
-                FROM (VALUES \(rows.joined(separator: ", "))) AS v (n, type, aggregate_id, subscription_id, user_id, occurred_at, payload)
+                INSERT INTO outbox_events (event_id, type, aggregate_id, subscription_id, user_id, occurred_at, schema_version, payload)
+                SELECT coalesce(v.id, gen_random_uuid()), v.type, v.aggregate_id, coalesce(v.subscription_id, i.subscription_id),
+                       coalesce(v.user_id, i.user_id), v.occurred_at, \(EventType.schemaVersion), v.payload
+                FROM (VALUES \(rows.joined(separator: ", "))) AS v (n, id, type, aggregate_id, subscription_id, user_id, occurred_at, payload)
                 LEFT JOIN invoices i ON i.id = v.aggregate_id
                 ORDER BY v.n
+                ON CONFLICT (event_id) DO NOTHING
                 """)
         }
         if !journal.acquiringLog.isEmpty {

@@ -68,7 +68,8 @@ public struct OutboxRepository: Sendable {
     }
 
     /// Queues the event again for the endpoints that receive it (or only `endpointID`), due now;
-    /// returns how many messages were queued. An event not yet published needs no replay.
+    /// returns how many messages were queued. An event not yet published needs no replay; one
+    /// written before delivery existed (version 0) is never sent to webhooks.
     public func replay(_ event: OutboxEvent, endpointID: UUID?, at now: Date, on connection: PostgresConnection) async throws -> Int {
         guard let sequence = event.sequence else { return 0 }
         var queued = 0
@@ -76,7 +77,7 @@ public struct OutboxRepository: Sendable {
             INSERT INTO webhook_messages (endpoint_id, event_id, ordering_key, sequence, next_attempt_at)
             SELECT w.id, \(event.rowID), coalesce(\(event.subscriptionID), e.aggregate_id), \(sequence), \(now)
             FROM webhook_endpoints w, outbox_events e
-            WHERE e.id = \(event.rowID) AND w.deleted_at IS NULL AND (\(endpointID)::uuid IS NULL OR w.id = \(endpointID))
+            WHERE e.id = \(event.rowID) AND e.schema_version >= 1 AND w.deleted_at IS NULL AND (\(endpointID)::uuid IS NULL OR w.id = \(endpointID))
               AND (\(event.type.rawValue) = ANY (w.event_types) OR '*' = ANY (w.event_types))
             RETURNING id
             """, logger: connection.logger) {

@@ -165,8 +165,11 @@ public struct WebhookMessageRepository: Sendable {
     /// Messages not yet delivered per endpoint, and how long the oldest due one has waited: `/metrics`.
     public func backlog(at now: Date, on connection: PostgresConnection) async throws -> (pending: Int, oldestDueSeconds: Double, failingEndpoints: Int) {
         for try await (pending, oldest, failing) in try await connection.query("""
-            SELECT (SELECT count(*) FROM webhook_messages WHERE delivered_at IS NULL)::int,
-                   coalesce((SELECT extract(epoch FROM \(now) - min(next_attempt_at)) FROM webhook_messages WHERE delivered_at IS NULL AND next_attempt_at <= \(now)), 0)::float8,
+            SELECT (SELECT count(*) FROM webhook_messages m JOIN webhook_endpoints w ON w.id = m.endpoint_id AND w.deleted_at IS NULL
+                    WHERE m.delivered_at IS NULL)::int,
+                   coalesce((SELECT extract(epoch FROM \(now) - min(m.next_attempt_at)) FROM webhook_messages m
+                             JOIN webhook_endpoints w ON w.id = m.endpoint_id AND w.deleted_at IS NULL
+                             WHERE m.delivered_at IS NULL AND m.next_attempt_at <= \(now)), 0)::float8,
                    (SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL AND failing_since IS NOT NULL)::int
             """, logger: connection.logger).decode((Int, Double, Int).self) {
             return (pending, oldest, failing)

@@ -32,7 +32,7 @@ struct EventsController {
         // One more than asked tells whether there is a next page.
         let page = try await services.database.read { try await services.outbox.list(after: after, types: types, limit: limit + 1, on: $0) }
         guard let page else { throw Problem.notFound("No published event \(after?.lowercased ?? "").") }
-        return json(EventEnvelope.page(Array(page.prefix(limit)), hasMore: page.count > limit), status: .ok)
+        return json(EventEnvelope.page(Array(page.prefix(limit)), after: after, hasMore: page.count > limit), status: .ok)
     }
 
     @Sendable func show(_ request: Request, context: BillingRequestContext) async throws -> Response {
