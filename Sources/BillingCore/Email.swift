@@ -54,17 +54,17 @@ public enum EmailTemplate: String, Sendable, Hashable, CaseIterable {
     case subscriptionExpired = "subscription_expired"
 
     /// The email for an event: `invoiceKind` tells a renewal's decline from a first payment's;
-    /// `refundReason` leaves out the ruble of a card check given back (the viewer saw it happen);
-    /// a subscription that ends after the viewer cancelled it gets no second email (the
-    /// cancellation's said when access ends).
-    public static func `for`(_ type: EventType, invoiceKind: Invoice.Kind?, refundReason: RefundReason?, cancelledByViewer: Bool) -> EmailTemplate? {
+    /// `refundReason` leaves out the ruble of a card check given back (the viewer saw it happen).
+    /// Every end of access is mailed, also after a cancellation or renewal switched off: the day
+    /// it comes is news, weeks after the viewer chose it.
+    public static func `for`(_ type: EventType, invoiceKind: Invoice.Kind?, refundReason: RefundReason?) -> EmailTemplate? {
         switch type {
         case .invoicePaid: invoiceKind == .cardCheck ? nil : .paymentSucceeded
         case .invoicePaymentFailed: invoiceKind == .renewal ? .renewalFailed : invoiceKind == .initial ? .paymentFailed : nil
         case .subscriptionRenewalUpcoming: .renewalUpcoming
         case .refundSucceeded: refundReason == .cardCheck ? nil : .refundSucceeded
         case .subscriptionCanceled: .subscriptionCanceled
-        case .subscriptionExpired: cancelledByViewer ? nil : .subscriptionExpired
+        case .subscriptionExpired: .subscriptionExpired
         case .subscriptionActivated, .subscriptionRenewed, .subscriptionPastDue, .subscriptionResumed, .refundFailed, .paymentUnmatched, .paymentMethodUpdated: nil
         }
     }

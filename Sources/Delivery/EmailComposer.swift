@@ -24,8 +24,7 @@ public struct EmailComposer: Sendable {
         let data = try EventData.decode(event.data)
         let refundReason = data.refund.flatMap { RefundReason(rawValue: $0.reason) }
         guard let template = EmailTemplate.for(
-            event.type, invoiceKind: data.invoice.flatMap { Invoice.Kind(rawValue: $0.kind) }, refundReason: refundReason,
-            cancelledByViewer: data.subscription?.cancelAtPeriodEnd ?? false
+            event.type, invoiceKind: data.invoice.flatMap { Invoice.Kind(rawValue: $0.kind) }, refundReason: refundReason
         ), let contact = try await services.customers.contact(userID: userID, on: connection)
         else { return nil }
 
@@ -61,6 +60,7 @@ public struct EmailComposer: Sendable {
         if let cancellation = data.cancellation {
             facts.refund = cancellation.refund.money
             facts.accessUntil = cancellation.accessUntil
+            facts.canceledAt = cancellation.canceledAt
         }
         if let renewal = data.renewal {
             facts.chargeAt = renewal.chargeAt

@@ -13,8 +13,9 @@ struct EmailFacts: Sendable {
     var accessUntil: Date?
     /// When the next charge is made (a renewal notice).
     var chargeAt: Date?
-    /// What a cancellation gives back.
+    /// What a cancellation gives back, and when it was made.
     var refund: Money?
+    var canceledAt: Date?
     /// When the subscription ended.
     var endedAt: Date?
     var refundReason: RefundReason?

@@ -117,8 +117,10 @@ enum EmailWording {
                     "We are refunding \(language.amount(refund)) for the unused time; a separate email confirms the refund."
                 ))
             }
-            if let until = facts.accessUntil {
+            if let until = facts.accessUntil, until > (facts.canceledAt ?? until).addingTimeInterval(60) {
                 paragraphs.append(say("Фильмы доступны до \(language.dateTime(until)).", "You can keep watching until \(language.dateTime(until))."))
+            } else if facts.accessUntil != nil {
+                paragraphs.append(say("Доступ к фильмам закрыт.", "Access to movies has ended."))
             }
             detail("Тариф", "Plan", plan)
             detail("Возврат", "Refund", facts.refund.flatMap { $0.amount > 0 ? language.amount($0) : nil })
@@ -132,7 +134,8 @@ enum EmailWording {
             detail("Тариф", "Plan", plan)
         }
         return EmailContent(
-            subject: subject, heading: heading, paragraphs: paragraphs, details: details,
+            // A Russian date ends in "г.", which the sentence's own full stop would double.
+            subject: subject, heading: heading, paragraphs: paragraphs.map { $0.replacingOccurrences(of: "г..", with: "г.") }, details: details,
             footer: say(
                 "Это письмо о вашей подписке Movix; отвечать на него не нужно.",
                 "This email is about your Movix subscription; there is no need to reply."

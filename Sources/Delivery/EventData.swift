@@ -43,13 +43,13 @@ struct EventData: Decodable {
     struct SubscriptionData: Decodable {
         var planId: UUID
         var currentPeriod: PeriodData?
-        var cancelAtPeriodEnd: Bool
         var accessEnd: Date?
     }
 
     struct CancellationData: Decodable {
         var refund: MoneyData
         var accessUntil: Date
+        var canceledAt: Date
     }
 
     struct RefundData: Decodable {

@@ -29,25 +29,24 @@ struct DeliveryRulesTests {
     }
 
     @Test("which event mails which email", arguments: [
-        (EventType.invoicePaid, Invoice.Kind?.some(.initial), RefundReason?.none, false, EmailTemplate?.some(.paymentSucceeded)),
-        (.invoicePaid, .renewal, nil, false, .paymentSucceeded),
-        (.invoicePaid, .cardCheck, nil, false, nil),
-        (.invoicePaymentFailed, .initial, nil, false, .paymentFailed),
-        (.invoicePaymentFailed, .renewal, nil, false, .renewalFailed),
-        (.invoicePaymentFailed, .cardCheck, nil, false, nil),
-        (.subscriptionRenewalUpcoming, nil, nil, false, .renewalUpcoming),
-        (.refundSucceeded, nil, .cancellation, false, .refundSucceeded),
-        (.refundSucceeded, nil, .requestedByOperator, false, .refundSucceeded),
-        (.refundSucceeded, nil, .cardCheck, false, nil),
-        (.refundFailed, nil, .cancellation, false, nil),
-        (.subscriptionCanceled, nil, nil, true, .subscriptionCanceled),
-        (.subscriptionExpired, nil, nil, false, .subscriptionExpired),
-        (.subscriptionExpired, nil, nil, true, nil),
-        (.subscriptionActivated, nil, nil, false, nil),
-        (.paymentUnmatched, nil, nil, false, nil),
+        (EventType.invoicePaid, Invoice.Kind?.some(.initial), RefundReason?.none, EmailTemplate?.some(.paymentSucceeded)),
+        (.invoicePaid, .renewal, nil, .paymentSucceeded),
+        (.invoicePaid, .cardCheck, nil, nil),
+        (.invoicePaymentFailed, .initial, nil, .paymentFailed),
+        (.invoicePaymentFailed, .renewal, nil, .renewalFailed),
+        (.invoicePaymentFailed, .cardCheck, nil, nil),
+        (.subscriptionRenewalUpcoming, nil, nil, .renewalUpcoming),
+        (.refundSucceeded, nil, .cancellation, .refundSucceeded),
+        (.refundSucceeded, nil, .requestedByOperator, .refundSucceeded),
+        (.refundSucceeded, nil, .cardCheck, nil),
+        (.refundFailed, nil, .cancellation, nil),
+        (.subscriptionCanceled, nil, nil, .subscriptionCanceled),
+        (.subscriptionExpired, nil, nil, .subscriptionExpired),
+        (.subscriptionActivated, nil, nil, nil),
+        (.paymentUnmatched, nil, nil, nil),
     ])
-    func templates(type: EventType, kind: Invoice.Kind?, reason: RefundReason?, cancelled: Bool, template: EmailTemplate?) {
-        #expect(EmailTemplate.for(type, invoiceKind: kind, refundReason: reason, cancelledByViewer: cancelled) == template)
+    func templates(type: EventType, kind: Invoice.Kind?, reason: RefundReason?, template: EmailTemplate?) {
+        #expect(EmailTemplate.for(type, invoiceKind: kind, refundReason: reason) == template)
     }
 
     @Test("the viewer's language from Accept-Language: the first one asked for, if it is ours", arguments: [

@@ -68,13 +68,16 @@ struct EmailTests {
                 #expect(!paid.text.contains("400000") && paid.html?.contains("400000") == false, "no card number beyond its last four digits")
 
                 let toIvan = messages.filter { $0.to == "ivan@example.com" }
-                #expect(Set(toIvan.map(\.subject)) == ["Подписка Movix оплачена", "Подписка Movix отменена", "Movix вернул деньги"])
+                #expect(Set(toIvan.map(\.subject)) == ["Подписка Movix оплачена", "Подписка Movix отменена", "Movix вернул деньги", "Подписка Movix закончилась"])
+                #expect(toIvan.count == 4)
                 #expect(toIvan.allSatisfy { $0.contentLanguage == "ru" })
                 let refunded = try #require(toIvan.first { $0.subject == "Movix вернул деньги" })
                 let ivanAmount = Language.ru.amount(Money.rub(Int64(price)))
                 #expect(refunded.text.contains("Мы вернули \(ivanAmount) на карту ") && refunded.text.contains("•••• 3055."), "\(refunded.text)")
                 let cancelled = try #require(toIvan.first { $0.subject == "Подписка Movix отменена" })
                 #expect(cancelled.text.contains(ivanAmount))
+                #expect(cancelled.text.contains("Доступ к фильмам закрыт."), "refunded in full, access ended at once: \(cancelled.text)")
+                #expect(!messages.contains { $0.text.contains("г..") }, "no doubled full stop after a Russian date")
                 #expect(try await emailRows(of: anna, in: stack.database).map(\.status) == ["sent"])
                 #expect(try await emailRows(of: ivan, in: stack.database).allSatisfy { $0.status == "sent" && $0.attempts == 1 })
 

@@ -86,7 +86,7 @@ struct Dev: AsyncParsableCommand {
 
         _ = try await Database.withConnected(databaseConfiguration, logger: logger) { try await Migrator(database: $0).migrate() }
 
-        let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.local", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
+        let token = try await DevelopmentTokens.mint(user: Self.demoUserID, email: "demo@movix.test", secret: environment["MOVIX_JWT_SECRET"]!, lifetime: 30 * 24 * 3600)
         let (client, database) = serving.connect(logger: logger)
         let clock = clockControl?.billingClock ?? .system
         let worker = try await settings.worker(beside: server, clock: clock, logger: logger)

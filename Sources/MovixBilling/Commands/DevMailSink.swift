@@ -20,13 +20,25 @@ struct DevMailSink {
             return nil
         }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The sink writes its port here once it listens: a port already taken makes it exit instead.
+        let portFile = directory + "/.sink-port"
+        try? FileManager.default.removeItem(atPath: portFile)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script, "--port", String(port), "--dir", directory]
+        process.arguments = [script, "--port", String(port), "--port-file", portFile, "--dir", directory]
+        process.standardError = FileHandle.nullDevice
         do {
             try process.run()
         } catch {
             say("The mail sink did not start (\(error)): email is queued, not sent.")
+            return nil
+        }
+        for _ in 0..<200 where process.isRunning && !FileManager.default.fileExists(atPath: portFile) {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        guard process.isRunning, FileManager.default.fileExists(atPath: portFile) else {
+            if process.isRunning { process.terminate() }
+            say("The mail sink could not listen on port \(port) (taken? set MOVIX_DEV_SMTP_PORT): email is queued, not sent.")
             return nil
         }
         return DevMailSink(port: port, directory: directory, process: process)

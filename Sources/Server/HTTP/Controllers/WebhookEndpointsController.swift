@@ -30,10 +30,10 @@ struct WebhookEndpointsController {
         var id: String
         var url: String
         var eventTypes: [String]
-        var description: String?
+        @NullEncoded var description: String?
         /// `active`, or `failing` once deliveries have failed for three days.
         var status: String
-        var failingSince: Date?
+        @NullEncoded var failingSince: Date?
         var createdAt: Date
         var secret: String?
         var pendingDeliveries: Int?
@@ -43,8 +43,8 @@ struct WebhookEndpointsController {
         /// The most recent delivery attempt.
         struct LastAttempt: Encodable {
             var at: Date
-            var statusCode: Int?
-            var error: String?
+            @NullEncoded var statusCode: Int?
+            @NullEncoded var error: String?
         }
 
         init(_ endpoint: WebhookEndpoint, secret: Bool = false, health: WebhookEndpointRepository.Health? = nil) {
@@ -116,8 +116,8 @@ struct WebhookEndpointsController {
     struct DeliveryBody: Encodable {
         var eventId: String
         var attempt: Int
-        var statusCode: Int?
-        var error: String?
+        @NullEncoded var statusCode: Int?
+        @NullEncoded var error: String?
         var durationMs: Int
         var attemptedAt: Date
     }
