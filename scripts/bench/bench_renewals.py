@@ -19,14 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pwd
-import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from pgcluster import Cluster, pgbench
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / ".data" / "bench-renewals"
@@ -36,63 +34,6 @@ GOAL_SECONDS = 600  # 1,000,000 renewals in under 10 minutes
 
 def log(msg: str):
     print(f"[bench-renewals {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pg_bin(name: str) -> str:
-    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
-    if not found:
-        raise RuntimeError(f"{name} not found under /usr/lib/postgresql")
-    return str(found[-1])
-
-
-class Cluster:
-    def __init__(self):
-        self.pgdata = DATA / "pgdata"
-        self.port = free_port()
-        self.as_postgres = os.getuid() == 0
-
-    def run(self, args: list[str], **kw) -> subprocess.CompletedProcess:
-        cmd = ["runuser", "-u", "postgres", "--", *args] if self.as_postgres else args
-        return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-
-    def start(self):
-        if self.pgdata.exists():
-            shutil.rmtree(self.pgdata)
-        DATA.mkdir(parents=True, exist_ok=True)
-        self.pgdata.mkdir()
-        if self.as_postgres:
-            pw = pwd.getpwnam("postgres")
-            os.chown(DATA, pw.pw_uid, pw.pw_gid)
-            os.chown(self.pgdata, pw.pw_uid, pw.pw_gid)
-        self.run([pg_bin("initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-        self.run([pg_bin("pg_ctl"), "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"), "-w",
-                  "-o", f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1", "start"])
-        log(f"PostgreSQL on port {self.port}, default settings (fsync {self.setting('fsync')}, "
-            f"synchronous_commit {self.setting('synchronous_commit')}, shared_buffers {self.setting('shared_buffers')})")
-
-    def stop(self):
-        """Stops the cluster and deletes its data (a million subscriptions take about a gigabyte);
-        results.json and the workers' logs stay."""
-        if (self.pgdata / "postmaster.pid").exists():
-            self.run([pg_bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"])
-        shutil.rmtree(self.pgdata, ignore_errors=True)
-
-    def url(self, database: str) -> str:
-        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
-
-    def psql(self, database: str, sql: str) -> str:
-        out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", self.url(database), "-c", sql],
-                             check=True, capture_output=True, text=True)
-        return out.stdout.strip()
-
-    def setting(self, name: str) -> str:
-        return self.psql("postgres", f"SHOW {name}")
 
 
 SEED = """
@@ -154,19 +95,6 @@ def run_workers(cluster: Cluster, database: str, workers: int, args) -> dict:
             "elapsed_including_exit_wait": round(time.monotonic() - started, 1)}
 
 
-def pgbench(cluster: Cluster, seconds: int) -> float:
-    cluster.psql("postgres", "DROP DATABASE IF EXISTS movix_pgbench_reference")
-    cluster.psql("postgres", "CREATE DATABASE movix_pgbench_reference")
-    common = ["-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres"]
-    subprocess.run(["pgbench", *common, "-i", "-q", "movix_pgbench_reference"], check=True, capture_output=True)
-    out = subprocess.run(["pgbench", *common, "-N", "-c", "8", "-j", "2", "-T", str(seconds), "movix_pgbench_reference"],
-                         check=True, capture_output=True, text=True).stdout
-    match = re.search(r"tps = ([0-9.]+)", out)
-    if not match:
-        raise RuntimeError("no tps in pgbench output:\n" + out)
-    return float(match.group(1))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--subscriptions", type=int, default=int(os.environ.get("BENCH_SUBSCRIPTIONS", "1000000")))
@@ -176,7 +104,7 @@ def main() -> int:
     ap.add_argument("--pgbench-seconds", type=int, default=15)
     args = ap.parse_args()
 
-    cluster = Cluster()
+    cluster = Cluster(DATA, log)
     runs = []
     problems = []
     try:

@@ -8,7 +8,7 @@ import Synchronization
 
 /// A real HTTP server standing in for another Movix service that receives webhooks: it records
 /// every request it gets and answers 500 to the first `failures` of them, then 200 (with a body of
-/// `answerBytes`, or, when `trickles`, a first byte and then nothing more for a minute).
+/// `answerBytes`, or, when `trickles`, a first byte and then nothing more for 5 s).
 final class WebhookReceiver: Sendable {
     /// One request as it arrived.
     struct Received: Sendable {
@@ -44,7 +44,7 @@ final class WebhookReceiver: Sendable {
     var accepted: [Received] { received.filter { $0.status == 200 } }
 
     /// Runs the receiver while `body` runs.
-    func serving<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
+    func serving<Value: Sendable>(_ body: @Sendable () async throws -> Value) async throws -> Value {
         let router = Router()
         router.post("hooks/billing") { request, context -> Response in
             let payload = try await request.body.collect(upTo: 1 << 20)
@@ -59,7 +59,8 @@ final class WebhookReceiver: Sendable {
             if self.trickles {
                 return Response(status: .init(code: status), body: ResponseBody { writer in
                     try await writer.write(ByteBuffer(string: "o"))
-                    try await Task.sleep(for: .seconds(60))
+                    // Longer than the sender's timeout in the test; short enough for a graceful stop.
+                    try await Task.sleep(for: .seconds(5))
                     try await writer.finish(nil)
                 })
             }
@@ -68,14 +69,23 @@ final class WebhookReceiver: Sendable {
         }
         router.get("health") { _, _ in "ok" }
         var logger = Logger(label: "webhook-receiver")
-        // Cancelled at the end of the test, which the server reports as errors.
-        logger.logLevel = .critical
+        logger.logLevel = .error
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        // Stopped gracefully, as on SIGTERM: a server cancelled while a connection was being
+        // accepted crashed the test process (NIO's writer deinited unfinished).
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
-            defer { group.cancelAll() }
-            try await waitUntilListening()
-            return try await body()
+            group.addTask { try await services.run() }
+            let result: Result<Value, any Error>
+            do {
+                try await waitUntilListening()
+                result = .success(try await body())
+            } catch {
+                result = .failure(error)
+            }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return try result.get()
         }
     }
 
