@@ -28,6 +28,7 @@ public struct WebhookRegistration: Sendable {
         guard WebhookSender.isDeliverable(url) else { throw Invalid.url("url must have a port from 1 to 65535.") }
         // The signature proves who sends; credentials in the URL would only end up in logs.
         guard url.user == nil, url.password == nil else { throw Invalid.url("url must not carry a user or password; verify the Movix-Signature header instead.") }
+        guard eventTypes.count <= 100 else { throw Invalid.eventTypes("event_types must name at most 100 event types.") }
         var types: [String] = []
         for type in eventTypes where !types.contains(type) {
             guard type == WebhookEndpoint.allTypes || EventType(rawValue: type) != nil else {
