@@ -96,8 +96,8 @@ struct PaymentLedger: Sendable {
             // way; a renewal of a subscription that was cancelled or has ended is closed instead.
             if var open = locked?.invoice, open.status == .pending, try await !hasOtherAttemptUnderWay(open.id, besides: attempt.id, on: connection) {
                 try await move(&open, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
-                if open.kind == .renewal, let subscription = locked?.subscription, !subscription.canBePaidFor {
-                    _ = try await abandon(&open, actor: actor, on: connection, journal: &journal)
+                if let subscription = locked?.subscription {
+                    try await closeIfNotRenewing(&open, of: subscription, actor: actor, on: connection, journal: &journal)
                 }
             }
             return refund.map { [$0.id] } ?? []
@@ -202,12 +202,17 @@ struct PaymentLedger: Sendable {
     func noPaymentMade(invoiceID: UUID, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
         guard var invoice = try await services.invoices.lock(id: invoiceID, on: connection), invoice.status == .pending else { return }
         try await move(&invoice, on: .paymentFailed, actor: actor, on: connection, journal: &journal)
-        // A renewal whose subscription was cancelled or ended while it was being charged is
-        // closed, not left payable for a period nobody will get.
-        if invoice.kind == .renewal, let subscription = try await services.subscriptions.lock(id: invoice.subscriptionID, on: connection),
-           !subscription.canBePaidFor || !subscription.autoRenew {
-            _ = try await abandon(&invoice, actor: actor, on: connection, journal: &journal)
+        if invoice.kind == .renewal, let subscription = try await services.subscriptions.lock(id: invoice.subscriptionID, on: connection) {
+            try await closeIfNotRenewing(&invoice, of: subscription, actor: actor, on: connection, journal: &journal)
         }
+    }
+
+    /// A renewal made payable again (its charge refunded or never made) whose subscription no
+    /// longer renews (cancelled, ended, or renewal switched off while it was charged) is closed,
+    /// not left payable for a period nobody will get.
+    private func closeIfNotRenewing(_ invoice: inout Invoice, of subscription: Subscription, actor: String, on connection: PostgresConnection, journal: inout Journal) async throws {
+        guard invoice.kind == .renewal, !subscription.canBePaidFor || !subscription.autoRenew else { return }
+        _ = try await abandon(&invoice, actor: actor, on: connection, journal: &journal)
     }
 
     /// Marks the invoice paid by `attempt` and grants the period it buys; a card check instead
@@ -313,13 +318,5 @@ extension Transition {
     var isMove: Bool {
         if case .move = self { return true }
         return false
-    }
-}
-
-extension Optional {
-    /// `flatMap` for an async transform.
-    func asyncFlatMap<Result>(_ transform: (Wrapped) async throws -> Result?) async rethrows -> Result? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

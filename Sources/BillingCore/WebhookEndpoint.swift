@@ -25,9 +25,4 @@ public struct WebhookEndpoint: Hashable, Sendable {
 
     /// Subscribes to every type.
     public static let allTypes = "*"
-
-    /// Whether it receives events of `type`.
-    public func receives(_ type: EventType) -> Bool {
-        eventTypes.contains(Self.allTypes) || eventTypes.contains(type.rawValue)
-    }
 }

@@ -75,7 +75,7 @@ public struct EmailComposer: Sendable {
                 planID = try await services.invoices.find(id: invoiceID, on: connection)?.planID
             }
         }
-        facts.plan = try await planID.asyncMap { try await services.plans.plan(id: $0, on: connection) } ?? nil
+        facts.plan = try await planID.asyncFlatMap { try await services.plans.plan(id: $0, on: connection) }
         return facts
     }
 
@@ -103,13 +103,5 @@ struct EmailModel {
         details = content.details
         hasDetails = !content.details.isEmpty
         footer = content.footer
-    }
-}
-
-extension Optional {
-    /// `map` for an async transform.
-    fileprivate func asyncMap<Result>(_ transform: (Wrapped) async throws -> Result) async rethrows -> Result? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

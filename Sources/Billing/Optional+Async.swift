@@ -1,0 +1,7 @@
+extension Optional {
+    /// `flatMap` for an async transform.
+    public func asyncFlatMap<Result>(_ transform: (Wrapped) async throws -> Result?) async rethrows -> Result? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
